@@ -1,0 +1,57 @@
+#!/bin/bash -xe
+# Prepare a machine for the functional tests, as OpenStack projects do:
+# - the openstack_citest user/database on MariaDB and PostgreSQL, used by
+#   oslo.db's opportunistic test fixtures;
+# - FreeRADIUS (server and radclient) for the charging tests.
+# Run as root (or with passwordless sudo); it is idempotent.
+
+DB_ROOT_PW=${MYSQL_ROOT_PW:-}
+DB_USER=openstack_citest
+DB_PW=openstack_citest
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    SUDO=sudo
+fi
+
+# --- MariaDB ---------------------------------------------------------------
+mysql_root() {
+    if [ -n "$DB_ROOT_PW" ]; then
+        $SUDO mysql -u root -p"$DB_ROOT_PW" "$@"
+    else
+        $SUDO mysql -u root "$@"
+    fi
+}
+mysql_root -h 127.0.0.1 <<SQL
+CREATE USER IF NOT EXISTS '$DB_USER'@'%' IDENTIFIED BY '$DB_PW';
+CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PW';
+GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'%' WITH GRANT OPTION;
+GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'localhost' WITH GRANT OPTION;
+FLUSH PRIVILEGES;
+CREATE DATABASE IF NOT EXISTS openstack_citest;
+SQL
+
+# --- PostgreSQL ------------------------------------------------------------
+pg() {
+    if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then
+        su postgres -c "psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 $*"
+    else
+        psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 "$@"
+    fi
+}
+if ! pg -tAc "\"SELECT 1 FROM pg_roles WHERE rolname='$DB_USER'\"" | grep -q 1; then
+    pg -c "\"CREATE ROLE $DB_USER WITH SUPERUSER LOGIN PASSWORD '$DB_PW'\""
+fi
+if ! pg -tAc "\"SELECT 1 FROM pg_database WHERE datname='openstack_citest'\"" | grep -q 1; then
+    pg -c "\"CREATE DATABASE openstack_citest OWNER $DB_USER\""
+fi
+
+# --- FreeRADIUS ------------------------------------------------------------
+if ! command -v radclient >/dev/null || ! command -v freeradius >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -q
+    $SUDO apt-get install -y -q freeradius freeradius-utils
+fi
+# The tests run their own FreeRADIUS copies on free ports; the packaged
+# daemon is not needed (and may not even be startable in a container).
+$SUDO service freeradius stop >/dev/null 2>&1 || true

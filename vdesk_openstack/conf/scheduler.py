@@ -1,0 +1,5 @@
+"""[vdesk_scheduler] options of nova.conf: SubscriptionFilter/Weigher."""
+
+
+def list_opts():
+    return []

@@ -1,0 +1,1 @@
+"""Tests of vdesk-openstack: unit/ (pure logic), functional/ (real services), bench/."""
