@@ -1,0 +1,46 @@
+"""[hss] options of vdesk.conf: the subscriber database (HSS)."""
+
+from oslo_config import cfg
+from oslo_db import options as db_options
+
+hss_group = cfg.OptGroup(
+    'hss', title='Home Subscriber Server',
+    help='The HSS holds each subscriber\'s SIM secrets (K, OPc), sequence '
+         'number and subscription plan. The embedded "sql" driver keeps '
+         'them in a SQL database with K and OPc encrypted at rest.')
+
+hss_opts = [
+    cfg.StrOpt('driver', default='sql',
+               help='HSS driver, an entry point in the '
+                    '"vdesk_openstack.hss.driver" namespace. "sql" is the '
+                    'embedded HSS.'),
+    cfg.StrOpt('key_file', default='/etc/vdesk/hss.key',
+               help='File holding the 256-bit key that encrypts K and OPc '
+                    'at rest (AES-GCM). "vdesk-manage db sync" creates it, '
+                    'readable by its owner only, if it does not exist. Keep '
+                    'it on every node that runs the HSS driver and back it '
+                    'up apart from the database: without it the stored '
+                    'secrets cannot be read.'),
+    cfg.IntOpt('sqn_retries', default=20, min=1,
+               help='How many times a node retries advancing a '
+                    'subscriber\'s SQN when other nodes advance it at the '
+                    'same moment (optimistic concurrency).'),
+]
+
+
+def _db_opts():
+    # oslo.db's options (connection, pool sizes, retries, ...) live
+    # under [hss] too, so the HSS database is configured in one place.
+    return db_options.database_opts
+
+
+def register_opts(conf):
+    conf.register_group(hss_group)
+    conf.register_opts(hss_opts, group=hss_group)
+    conf.register_opts(_db_opts(), group=hss_group)
+    conf.set_default('connection', 'sqlite:////var/lib/vdesk/hss.sqlite',
+                     group=hss_group)
+
+
+def list_opts():
+    return [(hss_group, hss_opts + _db_opts())]
