@@ -1,1 +1,1 @@
-
+"""Console scripts: vdesk-manage, vdesk-sandbox."""

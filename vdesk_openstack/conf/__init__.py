@@ -8,3 +8,21 @@ operator needs it: ``[vdesk_aka]`` in keystone.conf (:mod:`.aka`),
 ``[vdesk_scheduler]`` in nova.conf (:mod:`.scheduler`) and the RADIUS
 publisher's section in ceilometer.conf (:mod:`.metering`).
 """
+
+from oslo_config import cfg
+
+from vdesk_openstack.conf import hss
+
+
+def make_vdesk_conf(config_files=(), args=()):
+    """Return a private ConfigOpts holding vdesk.conf's options.
+
+    A private instance (not ``cfg.CONF``) lets vdesk.conf be read inside a
+    host service -- Keystone reads it from ``[vdesk_aka] vdesk_config_file``
+    -- without touching that service's own configuration.
+    """
+    conf = cfg.ConfigOpts()
+    hss.register_opts(conf)
+    conf(list(args), project='vdesk', prog='vdesk',
+         default_config_files=list(config_files), validate_default_values=True)
+    return conf

@@ -1,0 +1,172 @@
+"""``vdesk-manage``: database schema and HSS provisioning.
+
+    vdesk-manage --config-file vdesk.conf db sync
+    vdesk-manage --config-file vdesk.conf subscriber add --imsi IMSI \\
+        --k HEX32 (--opc HEX32 | --op HEX32) [--sqn HEX12] [--amf HEX4] \\
+        [--plan NAME]
+    vdesk-manage --config-file vdesk.conf plan add NAME --vcpus N \\
+        --ram-mb N --disk-gb N --priority TIER [--image REF]
+
+Every user error (malformed IMSI or hex, wrong length, duplicate, unknown
+plan, unreachable database) is one line on stderr and exit code 2. Secrets
+are never printed.
+"""
+
+import argparse
+import json
+import sys
+
+from oslo_config import cfg
+from oslo_db import exception as db_exc
+
+from vdesk_openstack.aka import milenage
+from vdesk_openstack import conf as vdesk_conf
+from vdesk_openstack import hss
+from vdesk_openstack.hss import api
+from vdesk_openstack.hss import exceptions
+from vdesk_openstack.hss import validation
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(EXIT_USAGE, '%s: error: %s\n' % (self.prog, message))
+
+
+def _positive(name):
+    def parse(text):
+        try:
+            return validation.positive_int(int(text), name)
+        except (ValueError, exceptions.InvalidInput):
+            raise argparse.ArgumentTypeError(
+                '%s must be a positive integer' % name)
+    return parse
+
+
+def build_parser():
+    parser = _Parser(prog='vdesk-manage', description=__doc__.split('\n')[0])
+    parser.add_argument('--config-file', action='append', default=[],
+                        metavar='PATH', help='vdesk.conf (repeatable)')
+    commands = parser.add_subparsers(dest='category', required=True,
+                                     parser_class=_Parser)
+
+    db = commands.add_parser('db', help='database schema')
+    db_cmds = db.add_subparsers(dest='action', required=True)
+    db_cmds.add_parser('sync', help='create or upgrade the schema; create '
+                       'the K/OPc key file if it is missing')
+    db_cmds.add_parser('version', help='print the schema revision')
+
+    sub = commands.add_parser('subscriber', help='subscribers of the HSS')
+    sub_cmds = sub.add_subparsers(dest='action', required=True)
+    add = sub_cmds.add_parser('add', help='provision a subscriber')
+    add.add_argument('--imsi', required=True)
+    add.add_argument('--k', required=True, metavar='HEX32',
+                     help='subscriber key K (128 bits)')
+    secret = add.add_mutually_exclusive_group(required=True)
+    secret.add_argument('--opc', metavar='HEX32', help='OPc (128 bits)')
+    secret.add_argument('--op', metavar='HEX32',
+                        help='operator variant OP; OPc is derived and only '
+                             'OPc is stored')
+    add.add_argument('--sqn', default='000000000000', metavar='HEX12',
+                     help='last SQN issued (default 0); the next challenge '
+                          'uses a higher one')
+    add.add_argument('--amf', default='8000', metavar='HEX4',
+                     help='authentication management field (default 8000)')
+    add.add_argument('--plan', metavar='NAME', help='subscription plan')
+    show = sub_cmds.add_parser('show', help='show a subscriber (no secrets)')
+    show.add_argument('imsi')
+    sub_cmds.add_parser('list', help='list subscribers (no secrets)')
+
+    plan = commands.add_parser('plan', help='subscription plans')
+    plan_cmds = plan.add_subparsers(dest='action', required=True)
+    padd = plan_cmds.add_parser('add', help='define a plan')
+    padd.add_argument('name')
+    padd.add_argument('--vcpus', required=True, type=_positive('--vcpus'))
+    padd.add_argument('--ram-mb', required=True, type=_positive('--ram-mb'))
+    padd.add_argument('--disk-gb', required=True,
+                      type=_positive('--disk-gb'))
+    padd.add_argument('--priority', required=True, metavar='TIER')
+    padd.add_argument('--image', metavar='REF',
+                      help='Glance image name or ID of the desktop')
+    plan_cmds.add_parser('list', help='list plans')
+    return parser
+
+
+def _subscriber_add(driver, args):
+    imsi = validation.imsi(args.imsi)
+    k = validation.hex_bytes(args.k, 16, '--k')
+    if args.opc is not None:
+        opc = validation.hex_bytes(args.opc, 16, '--opc')
+    else:
+        opc = milenage.opc(k, validation.hex_bytes(args.op, 16, '--op'))
+    sqn = int.from_bytes(validation.hex_bytes(args.sqn, 6, '--sqn'), 'big')
+    amf = validation.hex_bytes(args.amf, 2, '--amf')
+    plan = validation.plan_name(args.plan) if args.plan else None
+    return driver.add_subscriber(imsi, k, opc, sqn=sqn, amf=amf,
+                                 plan=plan).to_dict()
+
+
+def _plan_add(driver, args):
+    plan = api.Plan(name=validation.plan_name(args.name), vcpus=args.vcpus,
+                    ram_mb=args.ram_mb, disk_gb=args.disk_gb,
+                    priority=validation.tier(args.priority),
+                    image=args.image or None)
+    return driver.add_plan(plan).to_dict()
+
+
+def run(args):
+    conf = vdesk_conf.make_vdesk_conf(args.config_file)
+    driver = hss.get_driver(conf)
+    action = (args.category, args.action)
+    if action == ('db', 'sync'):
+        created = driver.db_sync()
+        result = {'schema': 'up to date', 'key_file': conf.hss.key_file,
+                  'key_created': created}
+    elif action == ('db', 'version'):
+        from vdesk_openstack.hss.sql import migration
+        result = {'revision': migration.current_revision(driver.engine)}
+    elif action == ('subscriber', 'add'):
+        result = _subscriber_add(driver, args)
+    elif action == ('subscriber', 'show'):
+        result = driver.get_subscriber(validation.imsi(args.imsi)).to_dict()
+    elif action == ('subscriber', 'list'):
+        result = [s.to_dict() for s in driver.list_subscribers()]
+    elif action == ('plan', 'add'):
+        result = _plan_add(driver, args)
+    elif action == ('plan', 'list'):
+        result = [p.to_dict() for p in driver.list_plans()]
+    else:  # pragma: no cover - argparse only accepts the above
+        raise CliError('unknown command')
+    print(json.dumps(result, indent=2, sort_keys=True))
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        run(args)
+    except (exceptions.HssError, CliError) as e:
+        print('vdesk-manage: error: %s' % e, file=sys.stderr)
+        return EXIT_USAGE
+    except cfg.Error as e:
+        print('vdesk-manage: configuration error: %s' % e, file=sys.stderr)
+        return EXIT_USAGE
+    except db_exc.DBError as e:
+        print('vdesk-manage: database error: %s' % _first_line(e),
+              file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+def _first_line(error):
+    inner = getattr(error, 'inner_exception', None) or error
+    return (str(inner).strip().splitlines() or ['unknown'])[0]
+
+
+if __name__ == '__main__':
+    sys.exit(main())

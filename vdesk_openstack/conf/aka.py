@@ -1,0 +1,48 @@
+"""[vdesk_aka] options of keystone.conf: the Keystone auth method ``aka``."""
+
+from oslo_config import cfg
+
+aka_group = cfg.OptGroup(
+    'vdesk_aka', title='SIM (3GPP AKA) authentication',
+    help='Options of the "aka" auth method: subscribers log in with their '
+         'SIM credentials, checked against the HSS configured in '
+         'vdesk_config_file.')
+
+aka_opts = [
+    cfg.StrOpt('vdesk_config_file', default='/etc/vdesk/vdesk.conf',
+               help='vdesk.conf whose [hss] section configures the HSS '
+                    '(driver, database connection, K/OPc key file).'),
+    cfg.StrOpt('subscriber_domain', default='vdesk',
+               help='Domain (name) in which subscriber users are created; '
+                    'a subscriber\'s user name is its IMSI. The deployment '
+                    'creates the domain.'),
+    cfg.StrOpt('subscriber_project', default='subscribers',
+               help='Project (name, in subscriber_domain) on which new '
+                    'subscriber users get subscriber_role, so their tokens '
+                    'can be scoped to it. The deployment creates it.'),
+    cfg.StrOpt('subscriber_role', default='member',
+               help='Role granted to a subscriber user on '
+                    'subscriber_project when it is created.'),
+    cfg.IntOpt('challenge_ttl', default=60, min=5, max=3600,
+               help='Seconds an AKA challenge stays valid. A challenge is '
+                    'valid once, for the IMSI it was issued to, on any '
+                    'Keystone node sharing the HSS database.'),
+    cfg.IntOpt('max_failures', default=5, min=1,
+               help='Failed answers (wrong RES, bad AUTS, expired or '
+                    'reused challenge) after which a subscriber is locked '
+                    'out for lockout_duration seconds.'),
+    cfg.IntOpt('lockout_duration', default=300, min=0,
+               help='Seconds a subscriber stays locked out after '
+                    'max_failures failed answers. While locked out, the '
+                    'subscriber still receives (decoy) challenges, but no '
+                    'answer succeeds.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(aka_group)
+    conf.register_opts(aka_opts, group=aka_group)
+
+
+def list_opts():
+    return [(aka_group, aka_opts)]

@@ -1,0 +1,1 @@
+"""The embedded SQL HSS: oslo.db + alembic on sqlite, MariaDB or PostgreSQL."""

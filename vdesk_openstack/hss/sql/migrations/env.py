@@ -1,0 +1,18 @@
+"""Alembic environment of the embedded HSS (``vdesk-manage db sync``)."""
+
+from alembic import context
+
+from vdesk_openstack.hss.sql import models
+
+target_metadata = models.Base.metadata
+
+
+def run_migrations_online():
+    connectable = context.config.attributes['connection']
+    context.configure(connection=connectable, target_metadata=target_metadata,
+                      render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations_online()

@@ -1,0 +1,64 @@
+"""SQLAlchemy models of the embedded HSS.
+
+``subscribers.secrets`` holds K||OPc sealed with AES-GCM (see
+:mod:`vdesk_openstack.hss.crypto`); the SQN is a plain integer so that it
+can be advanced with a single compare-and-set UPDATE.
+"""
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+
+class Base(orm.DeclarativeBase):
+    pass
+
+
+class Plan(Base):
+    __tablename__ = 'plans'
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    name = sa.Column(sa.String(64), nullable=False, unique=True)
+    vcpus = sa.Column(sa.Integer, nullable=False)
+    ram_mb = sa.Column(sa.Integer, nullable=False)
+    disk_gb = sa.Column(sa.Integer, nullable=False)
+    priority = sa.Column(sa.String(32), nullable=False)
+    image = sa.Column(sa.String(255), nullable=True)
+    created_at = sa.Column(sa.DateTime, nullable=False)
+
+
+class Subscriber(Base):
+    __tablename__ = 'subscribers'
+
+    imsi = sa.Column(sa.String(15), primary_key=True)
+    secrets = sa.Column(sa.LargeBinary(128), nullable=False)
+    sqn = sa.Column(sa.BigInteger, nullable=False)
+    amf = sa.Column(sa.String(4), nullable=False)
+    plan_id = sa.Column(sa.Integer, sa.ForeignKey('plans.id'), nullable=True,
+                        index=True)
+    created_at = sa.Column(sa.DateTime, nullable=False)
+
+
+class AkaChallenge(Base):
+    """One-time challenges, shared by every Keystone worker.
+
+    The key is a digest of the opaque context handed to the UE, so a copy of
+    the table does not give usable contexts.
+    """
+
+    __tablename__ = 'aka_challenges'
+
+    id = sa.Column(sa.String(64), primary_key=True)
+    imsi = sa.Column(sa.String(15), nullable=False)
+    rand = sa.Column(sa.LargeBinary(16), nullable=False)
+    xres_digest = sa.Column(sa.LargeBinary(32), nullable=True)
+    expires_at = sa.Column(sa.Double, nullable=False, index=True)
+
+
+class AkaFailure(Base):
+    """Failed logins per IMSI, for the lockout after repeated failures."""
+
+    __tablename__ = 'aka_failures'
+
+    imsi = sa.Column(sa.String(15), primary_key=True)
+    failures = sa.Column(sa.Integer, nullable=False)
+    locked_until = sa.Column(sa.Double, nullable=False)

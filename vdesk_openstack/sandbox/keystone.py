@@ -1,0 +1,167 @@
+"""A real Keystone with the ``aka`` method, deployed on loopback.
+
+:class:`KeystoneDeployment` does what an operator does: writes
+keystone.conf, runs ``keystone-manage db_sync / fernet_setup /
+credential_setup / bootstrap`` on sqlite, then serves Keystone's WSGI
+application with gunicorn (several worker processes) on free loopback
+ports. Several servers may share one deployment (database and keys), like
+Keystone nodes behind a load balancer.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+
+from keystoneauth1.identity import v3
+from keystoneauth1 import session as ks_session
+
+from vdesk_openstack.sandbox import net
+
+ADMIN_PASSWORD = 'sandbox-admin'  # nosec: loopback sandbox only
+
+SUBSCRIBER_DOMAIN = 'vdesk'
+SUBSCRIBER_PROJECT = 'subscribers'
+
+
+def _bin(name):
+    candidate = os.path.join(os.path.dirname(sys.executable), name)
+    return candidate if os.path.exists(candidate) else name
+
+
+class KeystoneServer(object):
+    """One gunicorn serving Keystone; stop() it when done."""
+
+    def __init__(self, process, port, log_path):
+        self.process = process
+        self.port = port
+        self.log_path = log_path
+        self.url = 'http://127.0.0.1:%d/v3' % port
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class KeystoneDeployment(object):
+    """keystone.conf, database and keys in ``workdir``."""
+
+    def __init__(self, workdir, vdesk_config_file, challenge_ttl=60,
+                 max_failures=5, lockout_duration=300):
+        self.workdir = workdir
+        self.vdesk_config_file = vdesk_config_file
+        self.config_file = os.path.join(workdir, 'keystone.conf')
+        self.challenge_ttl = challenge_ttl
+        self.max_failures = max_failures
+        self.lockout_duration = lockout_duration
+        self.servers = []
+
+    def _manage(self, *args):
+        cmd = [_bin('keystone-manage'), '--config-file', self.config_file]
+        cmd.extend(args)
+        result = subprocess.run(cmd, capture_output=True, text=True,
+                                check=False)
+        if result.returncode != 0:
+            raise RuntimeError('keystone-manage %s failed: %s'
+                               % (' '.join(args), result.stderr[-2000:]))
+
+    def write_config(self):
+        w = self.workdir
+        os.makedirs(w, exist_ok=True)
+        with open(self.config_file, 'w') as f:
+            f.write(textwrap.dedent('''\
+                [DEFAULT]
+                use_stderr = false
+                log_file = {w}/keystone.log
+                [database]
+                connection = sqlite:///{w}/keystone.sqlite
+                [fernet_tokens]
+                key_repository = {w}/fernet-keys
+                [fernet_receipts]
+                key_repository = {w}/fernet-receipts
+                [credential]
+                key_repository = {w}/credential-keys
+                [cache]
+                enabled = false
+                [auth]
+                methods = password,token,application_credential,aka
+                additional_primary_auth_methods = aka
+                [vdesk_aka]
+                vdesk_config_file = {vdesk}
+                subscriber_domain = {domain}
+                subscriber_project = {project}
+                subscriber_role = member
+                challenge_ttl = {ttl}
+                max_failures = {maxf}
+                lockout_duration = {lock}
+                ''').format(w=w, vdesk=self.vdesk_config_file,
+                            domain=SUBSCRIBER_DOMAIN,
+                            project=SUBSCRIBER_PROJECT,
+                            ttl=self.challenge_ttl, maxf=self.max_failures,
+                            lock=self.lockout_duration))
+
+    def setup(self, public_url='http://127.0.0.1/v3'):
+        """Create the database, keys and the bootstrap admin."""
+        self.write_config()
+        user = ['--keystone-user', str(os.getuid()),
+                '--keystone-group', str(os.getgid())]
+        self._manage('db_sync')
+        self._manage('fernet_setup', *user)
+        self._manage('credential_setup', *user)
+        receipts = os.path.join(self.workdir, 'fernet-receipts')
+        shutil.rmtree(receipts, ignore_errors=True)
+        shutil.copytree(os.path.join(self.workdir, 'fernet-keys'), receipts)
+        self._manage('bootstrap', '--bootstrap-password', ADMIN_PASSWORD,
+                     '--bootstrap-public-url', public_url,
+                     '--bootstrap-region-id', 'RegionOne')
+
+    def start(self, workers=2, threads=4, port=None):
+        port = port or net.free_port()
+        log_path = os.path.join(self.workdir, 'gunicorn-%d.log' % port)
+        env = dict(os.environ, OS_KEYSTONE_CONFIG_FILES=self.config_file)
+        with open(log_path, 'ab') as log:
+            process = subprocess.Popen(
+                [_bin('gunicorn'), '--bind', '127.0.0.1:%d' % port,
+                 '--workers', str(workers), '--threads', str(threads),
+                 '--worker-class', 'gthread', '--timeout', '120',
+                 'vdesk_openstack.sandbox.keystone_wsgi:application'],
+                stdout=log, stderr=subprocess.STDOUT, env=env,
+                start_new_session=True)
+        server = KeystoneServer(process, port, log_path)
+        self.servers.append(server)
+        try:
+            net.wait_for_port(port, process=process)
+        except RuntimeError as e:
+            server.stop()
+            raise RuntimeError('%s (see %s)' % (e, log_path)) from None
+        return server
+
+    def stop(self):
+        for server in self.servers:
+            server.stop()
+        self.servers = []
+
+    def admin_session(self, url):
+        auth = v3.Password(auth_url=url, username='admin',
+                           password=ADMIN_PASSWORD, user_domain_id='default',
+                           project_name='admin', project_domain_id='default')
+        return ks_session.Session(auth=auth)
+
+    def create_subscriber_project(self, url):
+        """Create the subscriber domain and project (the deployment's job)."""
+        sess = self.admin_session(url)
+        domain = sess.post(url + '/domains', json={'domain': {
+            'name': SUBSCRIBER_DOMAIN,
+            'description': 'vdesk subscribers (users named by IMSI)'}}
+        ).json()['domain']
+        sess.post(url + '/projects', json={'project': {
+            'name': SUBSCRIBER_PROJECT, 'domain_id': domain['id'],
+            'description': 'Project subscriber tokens are scoped to'}})
+        return domain['id']
