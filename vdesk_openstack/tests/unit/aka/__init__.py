@@ -1,0 +1,1 @@
+"""Unit tests of the pure AKA package (vdesk_openstack.aka)."""
