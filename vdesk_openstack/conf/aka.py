@@ -23,7 +23,7 @@ aka_opts = [
     cfg.StrOpt('subscriber_role', default='member',
                help='Role granted to a subscriber user on '
                     'subscriber_project when it is created.'),
-    cfg.IntOpt('challenge_ttl', default=60, min=5, max=3600,
+    cfg.IntOpt('challenge_ttl', default=60, min=1, max=3600,
                help='Seconds an AKA challenge stays valid. A challenge is '
                     'valid once, for the IMSI it was issued to, on any '
                     'Keystone node sharing the HSS database.'),
@@ -34,8 +34,8 @@ aka_opts = [
     cfg.IntOpt('lockout_duration', default=300, min=0,
                help='Seconds a subscriber stays locked out after '
                     'max_failures failed answers. While locked out, the '
-                    'subscriber still receives (decoy) challenges, but no '
-                    'answer succeeds.'),
+                    'subscriber still receives challenges, but no answer '
+                    'succeeds.'),
 ]
 
 

@@ -84,10 +84,6 @@ class HssDriver(metaclass=abc.ABCMeta):
         :raises SubscriberNotFound: unknown IMSI
         """
 
-    @abc.abstractmethod
-    def get_amf(self, imsi):
-        """The AMF used in the subscriber's AUTNs, or None if unknown."""
-
     # -- subscription -----------------------------------------------------
     @abc.abstractmethod
     def get_plan(self, imsi):

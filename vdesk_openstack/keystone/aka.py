@@ -12,9 +12,9 @@ it in two round trips on ``POST /v3/auth/tokens``:
 
 The challenge state lives in the HSS database, so any Keystone worker or
 node can take the second step, and each challenge is consumed exactly once.
-Unknown and locked-out IMSIs get decoy challenges that look like real ones
-and that no answer satisfies. Every failure is the same generic 401 (400 for
-a malformed request). RES, AUTS, K, OPc, CK and IK never reach a log line.
+Unknown IMSIs get decoy challenges that look like real ones and that no
+answer satisfies; a locked-out subscriber's answers all fail. Every failure
+is the same generic 401 (400 for a malformed request). RES, AUTS, K, OPc, CK and IK never reach a log line.
 """
 
 import hmac
@@ -126,21 +126,21 @@ class Aka(base.AuthMethodHandler):
 
     # -- step 1 -----------------------------------------------------------
     def _challenge(self, imsi):
-        vector = None
-        if not self.hss.is_locked_out(imsi):
-            try:
-                vector = self.hss.authentication_vector(imsi)
-            except hss_exc.SubscriberNotFound:
-                LOG.info('AKA challenge requested for unknown IMSI %s', imsi)
-        else:
-            LOG.info('AKA challenge requested for locked-out IMSI %s', imsi)
+        # A locked-out subscriber still gets a real challenge (its SIM can
+        # tell a decoy, and would blame the network); the answer is what
+        # fails, exactly as for a wrong RES.
+        try:
+            vector = self.hss.authentication_vector(imsi)
+        except hss_exc.SubscriberNotFound:
+            LOG.info('AKA challenge requested for unknown IMSI %s', imsi)
+            vector = None
         context = secrets.token_urlsafe(32)
         if vector is not None:
             rand, autn = vector.rand, vector.autn
             digest = sql_driver.xres_digest(context, vector.xres)
         else:
             rand = secrets.token_bytes(16)
-            autn = _decoy_autn(self.hss.get_amf(imsi) or DEFAULT_AMF)
+            autn = _decoy_autn(DEFAULT_AMF)
             digest = None
         self.hss.store_challenge(context, hss_api.Challenge(
             imsi=imsi, rand=rand, xres_digest=digest,

@@ -72,10 +72,14 @@ class KeystoneDeployment(object):
             raise RuntimeError('keystone-manage %s failed: %s'
                                % (' '.join(args), result.stderr[-2000:]))
 
-    def write_config(self):
+    def write_config(self, path=None, **aka_overrides):
+        """Write keystone.conf (or a variant at ``path``, same database)."""
         w = self.workdir
         os.makedirs(w, exist_ok=True)
-        with open(self.config_file, 'w') as f:
+        aka = {'ttl': self.challenge_ttl, 'maxf': self.max_failures,
+               'lock': self.lockout_duration}
+        aka.update(aka_overrides)
+        with open(path or self.config_file, 'w') as f:
             f.write(textwrap.dedent('''\
                 [DEFAULT]
                 use_stderr = false
@@ -104,8 +108,7 @@ class KeystoneDeployment(object):
                 ''').format(w=w, vdesk=self.vdesk_config_file,
                             domain=SUBSCRIBER_DOMAIN,
                             project=SUBSCRIBER_PROJECT,
-                            ttl=self.challenge_ttl, maxf=self.max_failures,
-                            lock=self.lockout_duration))
+                            **aka))
 
     def setup(self, public_url='http://127.0.0.1/v3'):
         """Create the database, keys and the bootstrap admin."""
@@ -122,10 +125,20 @@ class KeystoneDeployment(object):
                      '--bootstrap-public-url', public_url,
                      '--bootstrap-region-id', 'RegionOne')
 
-    def start(self, workers=2, threads=4, port=None):
+    def start(self, workers=2, threads=4, port=None, **aka_overrides):
+        """Serve Keystone on a free port.
+
+        ``aka_overrides`` (ttl, maxf, lock) give this server its own
+        [vdesk_aka] values while it shares the database and keys.
+        """
         port = port or net.free_port()
         log_path = os.path.join(self.workdir, 'gunicorn-%d.log' % port)
-        env = dict(os.environ, OS_KEYSTONE_CONFIG_FILES=self.config_file)
+        config_file = self.config_file
+        if aka_overrides:
+            config_file = os.path.join(self.workdir,
+                                       'keystone-%d.conf' % port)
+            self.write_config(config_file, **aka_overrides)
+        env = dict(os.environ, OS_KEYSTONE_CONFIG_FILES=config_file)
         with open(log_path, 'ab') as log:
             process = subprocess.Popen(
                 [_bin('gunicorn'), '--bind', '127.0.0.1:%d' % port,

@@ -1,1 +1,1 @@
-"""Tests of vdesk-openstack: unit/ (pure logic), functional/ (real services), bench/."""
+"""Tests: unit/ (pure logic), functional/ (real services), bench/."""

@@ -195,12 +195,6 @@ class SqlHss(api.HssDriver):
 
         self._advance_sqn(imsi, adopt)
 
-    def get_amf(self, imsi):
-        with self._reader() as session:
-            amf = session.scalar(sa.select(models.Subscriber.amf).where(
-                models.Subscriber.imsi == imsi))
-        return bytes.fromhex(amf) if amf is not None else None
-
     def get_plan(self, imsi):
         with self._reader() as session:
             row = session.scalar(

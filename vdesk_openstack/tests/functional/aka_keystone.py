@@ -1,0 +1,91 @@
+"""A real Keystone with the ``aka`` method and an embedded HSS, for tests.
+
+:class:`AkaKeystone` is shared by a test class (set up once, torn down at
+the end): a sqlite HSS provisioned through the same driver ``vdesk-manage``
+uses, and Keystone deployed with ``keystone-manage`` and served over HTTP by
+gunicorn worker processes.
+"""
+
+import os
+import shutil
+import tempfile
+import textwrap
+
+from vdesk_openstack.aka import milenage
+from vdesk_openstack import conf as vdesk_conf
+from vdesk_openstack import hss
+from vdesk_openstack.hss import api as hss_api
+from vdesk_openstack.sandbox import keystone
+
+PLAN = hss_api.Plan(name='gold', vcpus=2, ram_mb=4096, disk_gb=40,
+                    priority='gold')
+
+
+class Subscriber(object):
+    """Test SIM: IMSI, K, OPc (hex)."""
+
+    def __init__(self, imsi, k, opc):
+        self.imsi, self.k, self.opc = imsi, k, opc
+
+
+def make_subscriber(index):
+    k = os.urandom(16)
+    op = os.urandom(16)
+    return Subscriber('0010100%08d' % index, k.hex(),
+                      milenage.opc(k, op).hex())
+
+
+class AkaKeystone(object):
+
+    def __init__(self, challenge_ttl=60, max_failures=5,
+                 lockout_duration=300):
+        self.workdir = tempfile.mkdtemp(prefix='vdesk-ks-')
+        self.vdesk_conf_file = os.path.join(self.workdir, 'vdesk.conf')
+        with open(self.vdesk_conf_file, 'w') as f:
+            f.write(textwrap.dedent('''\
+                [hss]
+                connection = sqlite:///{w}/hss.sqlite
+                key_file = {w}/hss.key
+                ''').format(w=self.workdir))
+        self.hss = hss.get_driver(
+            vdesk_conf.make_vdesk_conf([self.vdesk_conf_file]))
+        self.hss.db_sync()
+        self.hss.add_plan(PLAN)
+        self.deployment = keystone.KeystoneDeployment(
+            os.path.join(self.workdir, 'keystone'), self.vdesk_conf_file,
+            challenge_ttl=challenge_ttl, max_failures=max_failures,
+            lockout_duration=lockout_duration)
+        self._count = 0
+
+    def start(self):
+        try:
+            self.deployment.setup()
+            self.server = self.deployment.start()
+            self.url = self.server.url
+            self.deployment.create_subscriber_project(self.url)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        self.deployment.stop()
+        self.hss.engine.dispose()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def provision(self, sqn=0):
+        self._count += 1
+        sub = make_subscriber(self._count)
+        self.hss.add_subscriber(sub.imsi, bytes.fromhex(sub.k),
+                                bytes.fromhex(sub.opc), sqn=sqn,
+                                plan=PLAN.name)
+        return sub
+
+    def log_text(self):
+        parts = []
+        for name in sorted(os.listdir(self.deployment.workdir)):
+            if name.endswith('.log'):
+                with open(os.path.join(self.deployment.workdir, name),
+                          errors='replace') as f:
+                    parts.append(f.read())
+        return '\n'.join(parts)
