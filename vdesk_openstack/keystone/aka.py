@@ -14,7 +14,8 @@ The challenge state lives in the HSS database, so any Keystone worker or
 node can take the second step, and each challenge is consumed exactly once.
 Unknown IMSIs get decoy challenges that look like real ones and that no
 answer satisfies; a locked-out subscriber's answers all fail. Every failure
-is the same generic 401 (400 for a malformed request). RES, AUTS, K, OPc, CK and IK never reach a log line.
+is the same generic 401 (400 for a malformed request). RES, AUTS, K, OPc,
+CK and IK never reach a log line.
 """
 
 import hmac
