@@ -82,6 +82,37 @@ def _rot96(x):
     return ((x << 96) | (x >> 32)) & _M128
 
 
+def _vector(encrypt, opc, rand, sqn, amf):
+    """:meth:`Milenage.vector` on a block function and an integer OPc.
+
+    This is the hot path of an HSS, so the formulas of the module docstring
+    are inlined (rot64 is ``(x << 64 | x >> 64) & _M128``).
+    """
+    # Cheap type tests first; _check() builds the error message.
+    if type(rand) is not bytes or len(rand) != 16:
+        _check(rand, 16, 'RAND')
+    if type(amf) is not bytes or len(amf) != 2:
+        _check(amf, 2, 'AMF')
+        amf = bytes(amf)
+    if type(sqn) is not int or not 0 <= sqn <= _M48:
+        _check_sqn(sqn)
+    temp = int.from_bytes(encrypt(
+        (int.from_bytes(rand, 'big') ^ opc).to_bytes(16, 'big')), 'big')
+    t = temp ^ opc
+    half = (sqn << 16) | int.from_bytes(amf, 'big')
+    x = ((half << 64) | half) ^ opc
+    blocks = (((temp ^ (((x << 64) | (x >> 64)) & _M128)) << 384)
+              | ((t ^ _C2) << 256)
+              | (((((t << 32) | (t >> 96)) & _M128) ^ _C3) << 128)
+              | ((((t << 64) | (t >> 64)) & _M128) ^ _C4))
+    out = int.from_bytes(encrypt(blocks.to_bytes(64, 'big')),
+                         'big') ^ opc * _REP4
+    raw = out.to_bytes(64, 'big')
+    # AK is OUT2[0..47]; MAC-A is OUT1[0..63] = raw[:8].
+    autn = (sqn ^ (out >> 336) & _M48).to_bytes(6, 'big') + amf + raw[:8]
+    return raw[24:32], raw[32:48], raw[48:64], autn
+
+
 class Milenage(object):
     """MILENAGE bound to one subscriber key K and operator variant OPc.
 
@@ -93,12 +124,14 @@ class Milenage(object):
     __slots__ = ('_encrypt', '_opc')
 
     def __init__(self, k, opc):
-        _check(k, 16, 'K')
-        _check(opc, 16, 'OPc')
+        if type(k) is not bytes or len(k) != 16:
+            _check(k, 16, 'K')
+            k = bytes(k)
+        if type(opc) is not bytes or len(opc) != 16:
+            _check(opc, 16, 'OPc')
         # ECB with whole blocks keeps no state between update() calls, so
         # the bound method is reused as a raw block function.
-        self._encrypt = Cipher(algorithms.AES(bytes(k)),
-                               _ECB).encryptor().update
+        self._encrypt = Cipher(algorithms.AES(k), _ECB).encryptor().update
         self._opc = int.from_bytes(opc, 'big')
 
     def __repr__(self):
@@ -159,23 +192,7 @@ class Milenage(object):
         Returns ``(xres, ck, ik, autn)`` where AUTN = (SQN xor AK) || AMF ||
         MAC-A, from two AES calls: TEMP, then OUT1..OUT4 at once.
         """
-        _check_sqn(sqn)
-        _check(amf, 2, 'AMF')
-        amf = int.from_bytes(amf, 'big')
-        opc = self._opc
-        temp = self._temp(rand)
-        t = temp ^ opc
-        half = (sqn << 16) | amf
-        in1 = ((half << 64) | half) ^ opc
-        blocks = (((temp ^ _rot64(in1)) << 384) | ((t ^ _C2) << 256)
-                  | ((_rot32(t) ^ _C3) << 128) | (_rot64(t) ^ _C4))
-        out = int.from_bytes(self._encrypt(blocks.to_bytes(64, 'big')),
-                             'big') ^ opc * _REP4
-        raw = out.to_bytes(64, 'big')
-        ak = (out >> 336) & _M48
-        autn = (((((sqn ^ ak) << 16) | amf) << 64)
-                | (out >> 448)).to_bytes(16, 'big')
-        return raw[24:32], raw[32:48], raw[48:64], autn
+        return _vector(self._encrypt, self._opc, rand, sqn, amf)
 
     def vectors(self, rands, sqns, amf):
         """:meth:`vector` for many (RAND, SQN) pairs in two AES calls.
@@ -305,3 +322,18 @@ def f2345(k, opc, rand):
 def f5star(k, opc, rand):
     """AK* (6 bytes), the anonymity key of AUTS."""
     return Milenage(k, opc).f5star(rand)
+
+
+def vector(k, opc, rand, sqn, amf):
+    """One-shot :meth:`Milenage.vector` (integer SQN, 2-byte AMF).
+
+    For an HSS that serves each subscriber once: it skips building a
+    ``Milenage`` object, leaving the AES key schedule as the main cost.
+    """
+    if type(k) is not bytes or len(k) != 16:
+        _check(k, 16, 'K')
+        k = bytes(k)
+    if type(opc) is not bytes or len(opc) != 16:
+        _check(opc, 16, 'OPc')
+    return _vector(Cipher(algorithms.AES(k), _ECB).encryptor().update,
+                   int.from_bytes(opc, 'big'), rand, sqn, amf)

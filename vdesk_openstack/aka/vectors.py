@@ -37,6 +37,28 @@ class AuthVector(object):
     sqn: int
 
 
+_new = object.__new__
+
+
+def _auth_vector(rand, xres, ck, ik, autn, sqn):
+    """``AuthVector(...)`` for values this module computed itself.
+
+    The frozen dataclass ``__init__`` sets each field through
+    ``object.__setattr__``, which costs more than the rest of the object
+    on the HSS hot path; filling ``__dict__`` directly builds the same,
+    equal, still frozen object.
+    """
+    vector = _new(AuthVector)
+    fields = vector.__dict__
+    fields['rand'] = rand
+    fields['xres'] = xres
+    fields['ck'] = ck
+    fields['ik'] = ik
+    fields['autn'] = autn
+    fields['sqn'] = sqn
+    return vector
+
+
 def generate_vector(k, opc, sqn, amf, rand=None):
     """The vector for SQN ``sqn`` (int) and 2-byte ``amf``.
 
@@ -45,8 +67,8 @@ def generate_vector(k, opc, sqn, amf, rand=None):
     """
     if rand is None:
         rand = os.urandom(16)
-    xres, ck, ik, autn = milenage.Milenage(k, opc).vector(rand, sqn, amf)
-    return AuthVector(rand, xres, ck, ik, autn, sqn)
+    xres, ck, ik, autn = milenage.vector(k, opc, rand, sqn, amf)
+    return _auth_vector(rand, xres, ck, ik, autn, sqn)
 
 
 def generate_vectors(k, opc, last_sqn, amf, n):
@@ -66,7 +88,7 @@ def generate_vectors(k, opc, last_sqn, amf, n):
     blob = os.urandom(16 * n)
     rands = [blob[16 * i:16 * i + 16] for i in range(n)]
     parts = milenage.Milenage(k, opc).vectors(rands, sqns, amf)
-    return [AuthVector(rand, xres, ck, ik, autn, sqn)
+    return [_auth_vector(rand, xres, ck, ik, autn, sqn)
             for rand, sqn, (xres, ck, ik, autn) in zip(rands, sqns, parts)]
 
 

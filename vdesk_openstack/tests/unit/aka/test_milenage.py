@@ -68,6 +68,13 @@ class TestConformance(base.BaseTestCase):
         self.assertEqual(_xor(self.sqn, self.tset['f5']) + self.amf
                          + self.tset['f1'], autn)
 
+    def test_one_shot_vector(self):
+        sqn = int.from_bytes(self.sqn, 'big')
+        self.assertEqual(
+            milenage.Milenage(self.k, self.opc).vector(self.rand, sqn,
+                                                       self.amf),
+            milenage.vector(self.k, self.opc, self.rand, sqn, self.amf))
+
     def test_batch_path(self):
         m = milenage.Milenage(self.k, self.opc)
         sqn = int.from_bytes(self.sqn, 'big')
@@ -149,6 +156,12 @@ class TestInputChecks(base.BaseTestCase):
         self.assertRaises(ValueError, m.open_auts, self.RAND, bytes(13))
         self.assertRaises(ValueError, m.vectors, [self.RAND], [1, 2],
                           bytes(2))
+        self.assertRaises(ValueError, milenage.vector, self.K[:15], self.OPC,
+                          self.RAND, 1, bytes(2))
+        self.assertRaises(ValueError, milenage.vector, self.K, None,
+                          self.RAND, 1, bytes(2))
+        self.assertRaises(ValueError, milenage.vector, self.K, self.OPC,
+                          self.RAND, 1, bytes(1))
 
     def test_bytearray_accepted(self):
         m = milenage.Milenage(bytearray(self.K), bytearray(self.OPC))

@@ -49,6 +49,14 @@ class TestGenerateVector(base.BaseTestCase):
             self.assertNotIn(repr(secret), text)
         self.assertIn('sqn=33', text)
 
+    def test_same_object_as_the_constructor(self):
+        v = vectors.generate_vector(K, OPC, 33, AMF)
+        built = vectors.AuthVector(v.rand, v.xres, v.ck, v.ik, v.autn, 33)
+        self.assertEqual(built, v)
+        self.assertEqual(repr(built), repr(v))
+        self.assertEqual(hash(built), hash(v))
+        self.assertEqual(dataclasses.asdict(built), dataclasses.asdict(v))
+
     def test_frozen(self):
         v = vectors.generate_vector(K, OPC, 33, AMF)
         self.assertRaises(dataclasses.FrozenInstanceError, setattr, v,
