@@ -1,15 +1,17 @@
 """The embedded SQL HSS driver.
 
-SQN allocation is a compare-and-set UPDATE (``... WHERE sqn = :seen``)
-retried on conflict: it needs no row locks, behaves the same on sqlite,
-MariaDB (Galera included) and PostgreSQL, and gives every concurrent
-authentication of one subscriber its own SQN -- which, with the IND part of
-SQN cycling (TS 33.102 Annex C), the USIM accepts in any order.
+SQN allocation starts its transaction with a write to the subscriber's row
+(``SET sqn = sqn``): the row lock on MariaDB/PostgreSQL, the database write
+lock on sqlite, is taken *before* the SQN is read, so concurrent Keystone
+workers queue instead of racing, and each gets its own SQN -- which, with
+the IND part of SQN cycling (TS 33.102 Annex C), the USIM accepts in any
+order. Galera certification conflicts (reported as deadlocks) are retried.
 """
 
 import datetime
 import hashlib
 import hmac
+import random
 import threading
 import time
 import types
@@ -149,22 +151,29 @@ class SqlHss(api.HssDriver):
         return secrets[:16], secrets[16:], row.sqn, bytes.fromhex(row.amf)
 
     def _advance_sqn(self, imsi, compute_next):
-        """Move the SQN from what we read to ``compute_next(seen)`` (CAS)."""
-        for _ in range(self.conf.hss.sqn_retries):
-            with self._reader() as session:
-                k, opc, seen, amf = self._load_keys(session, imsi)
-            new = compute_next(seen)
-            if new is None:
-                return k, opc, seen, amf
-            with self._writer() as session:
-                result = session.execute(
-                    sa.update(models.Subscriber)
-                    .where(models.Subscriber.imsi == imsi,
-                           models.Subscriber.sqn == seen)
-                    .values(sqn=new))
-                if result.rowcount == 1:
+        """Move the SQN to ``compute_next(current)`` (None: leave it)."""
+        subscriber = models.Subscriber
+        for attempt in range(self.conf.hss.sqn_retries):
+            try:
+                with self._writer() as session:
+                    locked = session.execute(
+                        sa.update(subscriber)
+                        .where(subscriber.imsi == imsi)
+                        .values(sqn=subscriber.sqn)).rowcount
+                    if not locked:
+                        raise exceptions.SubscriberNotFound(imsi)
+                    k, opc, seen, amf = self._load_keys(session, imsi)
+                    new = compute_next(seen)
+                    if new is None:
+                        return k, opc, seen, amf
+                    session.execute(
+                        sa.update(subscriber)
+                        .where(subscriber.imsi == imsi)
+                        .values(sqn=new))
                     return k, opc, new, amf
-            LOG.debug('SQN of %s advanced concurrently; retrying', imsi)
+            except (db_exc.DBDeadlock, db_exc.DBConnectionError):
+                LOG.debug('SQN update of %s conflicted; retrying', imsi)
+                time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
         raise exceptions.BackendUnavailable(
             'could not advance the SQN of %s: too much contention' % imsi)
 
