@@ -24,10 +24,11 @@ considered down for a backoff time that doubles with every failure, up to
 to the same server once the backoff expired (one record probes it before
 the window reopens), is a new request: new identifier, and Acct-Delay-Time
 telling how long the record has waited since it was spooled (RFC 2866
-section 5.2). A record is resent only when no acknowledgement came for any
-of the copies of the previous attempt, so a server that recorded it but
-whose every answer was lost would see it twice: Vdesk-Record-Id, constant
-across resends, lets the charging server drop such a duplicate.
+section 5.2; also sent on a first try that waited a second or more). A
+record is resent only when no acknowledgement came for any of the copies
+of the previous attempt, so a server that recorded it but whose every
+answer was lost would see it twice: Vdesk-Record-Id, constant across
+resends, lets the charging server drop such a duplicate.
 
 Nothing is dropped: a record leaves the spool only on a verified
 Accounting-Response, and a record that cannot even be encoded is moved to
@@ -223,9 +224,12 @@ class AccountingClient:
                                 dict=self.dictionary)
         for name, value in record.attributes.items():
             pkt.AddAttribute(name, value)
-        if record.resend:
-            pkt.AddAttribute('Acct-Delay-Time',
-                             max(0, int(time.time() - record.spooled_at)))
+        # RFC 2866 5.2: how long the record waited. Sent on resends and on
+        # records that waited in the spool (server down, restart); absent
+        # on a record that went out at once.
+        delay = max(0, int(time.time() - record.spooled_at))
+        if record.resend or delay:
+            pkt.AddAttribute('Acct-Delay-Time', delay)
         pkt.add_message_authenticator()
         return pkt, pkt.RequestPacket()
 
