@@ -51,6 +51,7 @@ class SqlHss(api.HssDriver):
         self._ctx = enginefacade.transaction_context()
         self._ctx.configure(**{o.dest: group[o.dest]
                                for o in db_options.database_opts})
+        self._ctx.append_on_engine_create(_serialise_sqlite)
         self._box = None
         self._box_lock = threading.Lock()
         self._last_purge = 0.0
@@ -272,6 +273,33 @@ class SqlHss(api.HssDriver):
             session.execute(sa.delete(models.AkaFailure).where(
                 models.AkaFailure.imsi == imsi,
                 models.AkaFailure.locked_until <= time.time()))
+
+
+def _serialise_sqlite(engine):
+    """Make every sqlite transaction take the write lock when it begins.
+
+    oslo.db begins sqlite transactions DEFERRED: two workers that both read
+    and then write would deadlock, and sqlite breaks that by failing one at
+    once. BEGIN IMMEDIATE makes them queue (up to the busy timeout); WAL
+    lets readers of other processes go on meanwhile. The embedded sqlite
+    HSS is for sandboxes and small sites; production uses MariaDB or
+    PostgreSQL, where row locks do this job.
+    """
+    if engine.dialect.name != 'sqlite':
+        return
+
+    @sa.event.listens_for(engine, 'connect')
+    def _connect(dbapi_connection, record):
+        dbapi_connection.execute('PRAGMA busy_timeout = 30000')
+        dbapi_connection.execute('PRAGMA journal_mode = WAL')
+
+    # oslo.db's own 'begin' listener has already emitted a plain BEGIN,
+    # which takes no lock until the first statement: ending that empty
+    # transaction and beginning an IMMEDIATE one is free.
+    @sa.event.listens_for(engine, 'begin')
+    def _begin(connection):
+        connection.exec_driver_sql('COMMIT')
+        connection.exec_driver_sql('BEGIN IMMEDIATE')
 
 
 def _context_key(context_id):
