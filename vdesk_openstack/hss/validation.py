@@ -15,7 +15,7 @@ _TIER_RE = re.compile(r'^[a-z0-9][a-z0-9_-]{0,31}$')
 
 def imsi(value):
     """Return ``value`` if it is an IMSI (6 to 15 decimal digits)."""
-    if not isinstance(value, str) or not _IMSI_RE.match(value):
+    if not isinstance(value, str) or not _IMSI_RE.fullmatch(value):
         raise exceptions.InvalidInput(
             'invalid IMSI: expected 6 to 15 decimal digits')
     return value
@@ -39,7 +39,7 @@ def hex_bytes(value, length, name):
 
 
 def plan_name(value):
-    if not isinstance(value, str) or not _PLAN_RE.match(value):
+    if not isinstance(value, str) or not _PLAN_RE.fullmatch(value):
         raise exceptions.InvalidInput(
             'invalid plan name: use 1 to 64 letters, digits, "_", "." or '
             '"-", starting with a letter or digit')
@@ -47,7 +47,7 @@ def plan_name(value):
 
 
 def tier(value):
-    if not isinstance(value, str) or not _TIER_RE.match(value):
+    if not isinstance(value, str) or not _TIER_RE.fullmatch(value):
         raise exceptions.InvalidInput(
             'invalid priority tier: use 1 to 32 lowercase letters, digits, '
             '"_" or "-"')
