@@ -1,0 +1,1 @@
+"""Unit tests of the charging publisher's pure parts and spool."""
