@@ -121,6 +121,9 @@ def _plan_add(driver, args):
 
 def run(args):
     conf = vdesk_conf.make_vdesk_conf(args.config_file)
+    # A command-line tool should say at once that the database is down,
+    # not retry for minutes like a service; a value set in the file wins.
+    conf.set_default('max_retries', 0, group='hss')
     driver = hss.get_driver(conf)
     action = (args.category, args.action)
     if action == ('db', 'sync'):

@@ -1,0 +1,137 @@
+"""``vdesk-manage`` as an operator runs it (console script, real sqlite)."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import fixtures
+import testtools
+
+K = '465b5ce8b199b49faa5f0a2ee238a6bc'
+OP = 'cdc202d5123e20f62b6d676ac72cb318'
+OPC = 'cd63cb71954a9f4e48a5994e37a02baf'
+
+
+class ManageCliTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.conf = os.path.join(self.tmp, 'vdesk.conf')
+        with open(self.conf, 'w') as f:
+            f.write(textwrap.dedent('''\
+                [hss]
+                connection = sqlite:///{t}/hss.sqlite
+                key_file = {t}/keys/hss.key
+                ''').format(t=self.tmp))
+
+    def manage(self, *args, expect=0):
+        cli = os.path.join(os.path.dirname(sys.executable), 'vdesk-manage')
+        result = subprocess.run([cli, '--config-file', self.conf] +
+                                list(args), capture_output=True, text=True,
+                                timeout=60, check=False)
+        self.assertEqual(expect, result.returncode,
+                         result.stdout + result.stderr)
+        self.assertNotIn('Traceback', result.stderr)
+        for secret in (K, OP, OPC):
+            self.assertNotIn(secret, result.stdout + result.stderr)
+        return result
+
+    def error_of(self, *args):
+        result = self.manage(*args, expect=2)
+        lines = result.stderr.strip().splitlines()
+        self.assertEqual(1, len(lines), result.stderr)
+        return lines[0]
+
+    def test_provisioning_flow(self):
+        out = json.loads(self.manage('db', 'sync').stdout)
+        self.assertTrue(out['key_created'])
+        self.assertEqual(0o600, os.stat(os.path.join(
+            self.tmp, 'keys', 'hss.key')).st_mode & 0o777)
+        self.assertFalse(json.loads(self.manage('db', 'sync').stdout)[
+            'key_created'])
+        plan = json.loads(self.manage(
+            'plan', 'add', 'gold', '--vcpus', '4', '--ram-mb', '8192',
+            '--disk-gb', '80', '--priority', 'gold', '--image',
+            'desktop').stdout)
+        self.assertEqual({'name': 'gold', 'vcpus': 4, 'ram_mb': 8192,
+                          'disk_gb': 80, 'priority': 'gold',
+                          'image': 'desktop'}, plan)
+        sub = json.loads(self.manage(
+            'subscriber', 'add', '--imsi', '001010000000001', '--k', K,
+            '--op', OP, '--sqn', '00000000002a', '--plan', 'gold').stdout)
+        self.assertEqual({'imsi': '001010000000001', 'sqn': 42,
+                          'amf': '8000', 'plan': 'gold'}, sub)
+        self.manage('subscriber', 'add', '--imsi', '001010000000002',
+                    '--k', K, '--opc', OPC, '--amf', 'b9b9')
+        listed = json.loads(self.manage('subscriber', 'list').stdout)
+        self.assertEqual(['001010000000001', '001010000000002'],
+                         [s['imsi'] for s in listed])
+        self.assertEqual('b9b9', listed[1]['amf'])
+        self.assertIsNone(listed[1]['plan'])
+        self.assertEqual('0001', json.loads(self.manage(
+            'db', 'version').stdout)['revision'])
+
+        # Errors: one line, exit code 2.
+        self.assertIn('subscriber 001010000000001 already exists',
+                      self.error_of('subscriber', 'add', '--imsi',
+                                    '001010000000001', '--k', K, '--opc',
+                                    OPC))
+        self.assertIn('plan silver not found', self.error_of(
+            'subscriber', 'add', '--imsi', '001010000000003', '--k', K,
+            '--opc', OPC, '--plan', 'silver'))
+        self.assertIn('plan gold already exists', self.error_of(
+            'plan', 'add', 'gold', '--vcpus', '1', '--ram-mb', '1',
+            '--disk-gb', '1', '--priority', 'gold'))
+        self.assertIn('subscriber 001010000000009 not found', self.error_of(
+            'subscriber', 'show', '001010000000009'))
+
+    def test_bad_input(self):
+        self.manage('db', 'sync')
+        base = ['subscriber', 'add', '--imsi', '001010000000001']
+        cases = [
+            (['subscriber', 'add', '--imsi', '0010x', '--k', K, '--opc',
+              OPC], 'invalid IMSI'),
+            (base + ['--k', K[:-2], '--opc', OPC], '--k must be 32 hex'),
+            (base + ['--k', 'zz' + K[2:], '--opc', OPC],
+             '--k is not valid hex'),
+            (base + ['--k', K, '--opc', OPC + '00'], '--opc must be 32'),
+            (base + ['--k', K, '--op', OP[:4]], '--op must be 32'),
+            (base + ['--k', K, '--opc', OPC, '--sqn', '1'],
+             '--sqn must be 12 hex'),
+            (base + ['--k', K, '--opc', OPC, '--amf', '80000'],
+             '--amf must be 4 hex'),
+            (base + ['--k', K], 'one of the arguments --opc --op is '
+             'required'),
+            (base + ['--k', K, '--opc', OPC, '--op', OP], 'not allowed'),
+            (base + ['--k', K, '--opc', OPC, '--plan', 'bad plan!'],
+             'invalid plan name'),
+            (['plan', 'add', 'x', '--vcpus', '0', '--ram-mb', '1',
+              '--disk-gb', '1', '--priority', 'gold'],
+             '--vcpus must be a positive integer'),
+            (['plan', 'add', 'x', '--vcpus', '1', '--ram-mb', 'lots',
+              '--disk-gb', '1', '--priority', 'gold'],
+             '--ram-mb must be a positive integer'),
+            (['plan', 'add', 'x', '--vcpus', '1', '--ram-mb', '1',
+              '--disk-gb', '1', '--priority', 'GOLD!'],
+             'invalid priority tier'),
+            (['bogus'], 'invalid choice'),
+        ]
+        for args, message in cases:
+            self.assertIn(message, self.error_of(*args), args)
+        self.assertEqual([], json.loads(self.manage('subscriber',
+                                                    'list').stdout))
+
+    def test_unreachable_database_and_missing_key(self):
+        with open(self.conf, 'w') as f:
+            f.write('[hss]\nconnection = mysql+pymysql://nobody:x@'
+                    '127.0.0.1:1/none\nkey_file = %s/k\n' % self.tmp)
+        self.assertIn('database error', self.error_of('db', 'version'))
+        with open(self.conf, 'w') as f:
+            f.write('[hss]\nconnection = sqlite:///%s/h.sqlite\n'
+                    'key_file = %s/missing.key\n' % (self.tmp, self.tmp))
+        line = self.error_of('subscriber', 'add', '--imsi',
+                             '001010000000001', '--k', K, '--opc', OPC)
+        self.assertIn('cannot read the HSS key file', line)
