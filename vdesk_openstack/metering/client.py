@@ -13,9 +13,10 @@ Two kinds of repetition, deliberately different (RFC 5080 section 2.2.1):
 
 *Retransmission*: while an *attempt* is unanswered for ``timeout``
 seconds the very same datagram (identifier, authenticator, source port) is
-sent again, up to ``retries`` times. A server that got the first copy
-recognises the duplicate and answers from its cache without recording it
-twice.
+sent again, up to ``retries`` times, so the server can recognise it as
+a duplicate (FreeRADIUS 3 does so only while it still processes the
+original; after that a retransmission whose answer was lost is recorded
+again, see Vdesk-Record-Id below).
 
 *Resend*: when an attempt stays unanswered (or the server refuses it with
 ICMP port unreachable) the record goes back to the queue and the server is

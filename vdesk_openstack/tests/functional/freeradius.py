@@ -54,11 +54,31 @@ preacct {
     acct_unique
 }
 accounting {
-    detail
+%(accounting)s
 }
 post-auth {
 }
 }
+"""
+
+# A charging server that must be exact drops a record it has seen already:
+# the first copy of a Vdesk-Record-Id creates a cache entry ("ok"), a later
+# copy finds it ("updated") and is not written.
+DEDUPE_MODULE = """
+cache vdesk_dedupe {
+    driver = "rlm_cache_rbtree"
+    key = "%{Vdesk-Record-Id}"
+    ttl = 86400
+    update {
+        &control:Tmp-String-0 := "seen"
+    }
+}
+"""
+DEDUPE_ACCOUNTING = """
+    vdesk_dedupe
+    if (!updated) {
+        detail
+    }
 """
 
 CLIENT = """
@@ -110,13 +130,16 @@ class FreeRadius(fixtures.Fixture):
     :param secret: shared secret of the test client (127.0.0.1)
     :param require_message_authenticator: make the server drop Access-Requests
         without a valid Message-Authenticator
+    :param dedupe: write an accounting record only for the first request
+        with its Vdesk-Record-Id, as an exact charging server does
     """
 
     ready_timeout = 30
 
     def __init__(self, secret='testing123',
-                 require_message_authenticator=False):
+                 require_message_authenticator=False, dedupe=False):
         super().__init__()
+        self.dedupe = dedupe
         self.secret = secret
         self.require_message_authenticator = require_message_authenticator
         self.process = None
@@ -149,13 +172,16 @@ class FreeRadius(fixtures.Fixture):
             'logdir': self.dir,
             'run_dir': os.path.join(self.dir, 'run'),
             'raddbdir': self.config_dir,
-            'user': 'root',
-            'group': 'root',
         }
+        if os.geteuid() == 0:
+            # the packaged user (freerad) cannot read the temporary copy
+            replace.update(user='root', group='root')
         out = []
         for line in lines:
             key = line.strip().split(' ', 1)[0]
-            if key in replace and '=' in line:
+            if key in ('user', 'group') and os.geteuid() != 0:
+                line = '#' + line  # run as the invoking user
+            elif key in replace and '=' in line:
                 indent = line[:len(line) - len(line.lstrip())]
                 line = '%s%s = %s' % (indent, key, replace[key])
             out.append(line)
@@ -165,7 +191,13 @@ class FreeRadius(fixtures.Fixture):
         with open(os.path.join(self.config_dir, 'sites-enabled',
                                'default'), 'w') as f:
             f.write(SITE % {'auth_port': self.auth_port,
-                            'acct_port': self.acct_port})
+                            'acct_port': self.acct_port,
+                            'accounting': DEDUPE_ACCOUNTING if self.dedupe
+                            else '    detail'})
+        if self.dedupe:
+            with open(os.path.join(self.config_dir, 'mods-enabled',
+                                   'vdesk_dedupe'), 'w') as f:
+                f.write(DEDUPE_MODULE)
         inner = os.path.join(self.config_dir, 'sites-enabled', 'inner-tunnel')
         if os.path.lexists(inner):
             with open(inner) as f:

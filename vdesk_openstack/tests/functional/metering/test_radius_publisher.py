@@ -8,9 +8,12 @@ once, with the attributes of contract 4.5.
 
 import collections
 import os
+import selectors
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 from ceilometer import publisher
@@ -23,6 +26,49 @@ from vdesk_openstack.tests import services
 
 SECRET = 'charging-s3cret'
 WAIT = 60
+
+
+class LossyLink(threading.Thread):
+    """A UDP relay to a server that loses every answer for a while.
+
+    It forwards requests from one upstream socket, so the server sees the
+    client's retransmissions coming from one address and port.
+    """
+
+    def __init__(self, server_address, lose_for):
+        super().__init__(daemon=True)
+        self.server_address = server_address
+        self.lose_until = time.monotonic() + lose_for
+        self.downstream = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.downstream.bind(('127.0.0.1', 0))
+        self.port = self.downstream.getsockname()[1]
+        self.upstream = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.upstream.connect(server_address)
+        self.client = None
+        self.lost = 0
+        self.running = True
+
+    def run(self):
+        sel = selectors.DefaultSelector()
+        sel.register(self.downstream, selectors.EVENT_READ)
+        sel.register(self.upstream, selectors.EVENT_READ)
+        while self.running:
+            for key, _mask in sel.select(0.1):
+                if key.fileobj is self.downstream:
+                    data, self.client = self.downstream.recvfrom(4096)
+                    self.upstream.send(data)
+                else:
+                    data = self.upstream.recv(4096)
+                    if time.monotonic() < self.lose_until:
+                        self.lost += 1
+                    else:
+                        self.downstream.sendto(data, self.client)
+
+    def stop(self):
+        self.running = False
+        self.join()
+        self.downstream.close()
+        self.upstream.close()
 
 
 class RadiusPublisherTest(services.ServiceTestCase):
@@ -124,6 +170,33 @@ class RadiusPublisherTest(services.ServiceTestCase):
         self.assertTrue(all('Acct-Delay-Time' in r for r in resent))
         self.assertTrue(all(int(r['Acct-Delay-Time']) >= 1 for r in resent),
                         'the records waited more than a second')
+
+    def test_lost_answers(self):
+        # Every answer is lost for a while: the publisher cannot tell a
+        # lost request from a lost answer and retransmits. FreeRADIUS
+        # recognises a duplicate only while the original is in progress,
+        # so a plain server records such a record twice (RFC 2866 gives no
+        # better); every copy has the record's Vdesk-Record-Id, and a
+        # server that drops a Vdesk-Record-Id seen before records it once.
+        plain = self.useFixture(freeradius.FreeRadius(secret=SECRET))
+        exact = self.useFixture(freeradius.FreeRadius(secret=SECRET,
+                                                      dedupe=True))
+        for server in (plain, exact):
+            link = LossyLink(server.acct_address, lose_for=0.5)
+            link.start()
+            self.addCleanup(link.stop)
+            link.acct_port = link.port
+            self.spool = self.useFixture(fixtures.TempDir()).path
+            pub = self.load(self.url(link, timeout='0.4', retries='3'))
+            published = events.charged_sessions(60, 'lossy')
+            pub.publish_events(published)
+            self.wait_delivered(pub)
+            self.assertGreater(link.lost, 0)
+            self.assertGreater(pub.client.stats['retransmitted'], 0)
+            self.assertEqual({e.message_id for e in published},
+                             {r['Vdesk-Record-Id'] for r in server.records()})
+        self.assertGreater(len(plain.records()), 60)
+        self.assertExactlyOnce(exact, published)
 
     def test_killed_publisher_spool_resent_by_new_process(self):
         server = self.useFixture(freeradius.FreeRadius(secret=SECRET))
