@@ -22,9 +22,6 @@ import subprocess
 import tempfile
 import time
 
-from ceilometer import publisher
-from ceilometer import service
-
 from vdesk_openstack.metering import records as radius_records
 from vdesk_openstack.tests.functional import freeradius
 from vdesk_openstack.tests.functional.metering import events
@@ -69,6 +66,8 @@ def _run_radclient(server, published, workdir):
 
 
 def _run_ours(conf, server, published, workdir):
+    from ceilometer import publisher
+
     spool = tempfile.mkdtemp(dir=workdir)
     url = ('radius://127.0.0.1:%d?secret=%s&nas_identifier=bench&spool=%s'
            % (server.acct_port, SECRET, spool))
@@ -96,6 +95,9 @@ def main():
             return
     count = int(os.environ.get('VDESK_BENCH_RADIUS_RECORDS', 20000))
     rounds = int(os.environ.get('VDESK_BENCH_RADIUS_ROUNDS', 2))
+    # Imported late: vdesk_openstack.tests.functional picks Nova's
+    # concurrency backend first, and Nova refuses eventlet loaded before.
+    from ceilometer import service
     conf = service.prepare_service([], [])
     workdir = tempfile.mkdtemp(prefix='bench-radius-')
     server = freeradius.FreeRadius(secret=SECRET)
