@@ -23,7 +23,7 @@ from vdesk_openstack.aka import sqn as aka_sqn
 from vdesk_openstack.aka import usim as aka_usim
 from vdesk_openstack.aka import vectors
 from vdesk_openstack.client import v3aka
-from vdesk_openstack.tests.functional import aka_keystone
+from vdesk_openstack.sandbox import aio
 
 SCOPE = {'project': {'name': 'subscribers', 'domain': {'name': 'vdesk'}}}
 
@@ -40,7 +40,7 @@ class KeystoneAkaTest(testtools.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.ks = aka_keystone.AkaKeystone(max_failures=3).start()
+        cls.ks = aio.AllInOne(max_failures=3).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -239,8 +239,8 @@ class KeystoneAkaTest(testtools.TestCase):
 
     def test_client_refuses_a_network_that_does_not_know_k(self):
         sub = self.ks.provision()
-        impostor = aka_keystone.Subscriber(sub.imsi, os.urandom(16).hex(),
-                                           sub.opc)
+        impostor = aio.Subscriber(sub.imsi, os.urandom(16).hex(),
+                                sub.opc)
         self.assertRaises(ks_exc.AuthorizationFailure, self.login, impostor)
 
     def test_lockout_after_repeated_failures(self):

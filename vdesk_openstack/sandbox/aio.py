@@ -1,9 +1,10 @@
-"""A real Keystone with the ``aka`` method and an embedded HSS, for tests.
+"""The all-in-one sandbox: embedded HSS + a real Keystone with ``aka``.
 
-:class:`AkaKeystone` is shared by a test class (set up once, torn down at
-the end): a sqlite HSS provisioned through the same driver ``vdesk-manage``
-uses, and Keystone deployed with ``keystone-manage`` and served over HTTP by
-gunicorn worker processes.
+:class:`AllInOne` is what ``vdesk-sandbox`` runs and what the functional
+tests share: a sqlite HSS provisioned through the same driver
+``vdesk-manage`` uses, and Keystone deployed with ``keystone-manage`` and
+served over HTTP by gunicorn worker processes, everything in one temporary
+directory that :meth:`AllInOne.stop` removes.
 """
 
 import os
@@ -17,25 +18,33 @@ from vdesk_openstack import hss
 from vdesk_openstack.hss import api as hss_api
 from vdesk_openstack.sandbox import keystone
 
-PLAN = hss_api.Plan(name='gold', vcpus=2, ram_mb=4096, disk_gb=40,
-                    priority='gold')
+PLANS = (
+    hss_api.Plan(name='gold', vcpus=2, ram_mb=4096, disk_gb=20,
+                 priority='gold'),
+    hss_api.Plan(name='silver', vcpus=2, ram_mb=2048, disk_gb=10,
+                 priority='silver'),
+    hss_api.Plan(name='bronze', vcpus=1, ram_mb=1024, disk_gb=10,
+                 priority='bronze'),
+)
+PLAN = PLANS[0]
 
 
 class Subscriber(object):
     """Test SIM: IMSI, K, OPc (hex)."""
 
-    def __init__(self, imsi, k, opc):
-        self.imsi, self.k, self.opc = imsi, k, opc
+    def __init__(self, imsi, k, opc, plan=None):
+        self.imsi, self.k, self.opc, self.plan = imsi, k, opc, plan
 
 
 def make_subscriber(index):
+    """A demo SIM with fresh random K and OP; IMSIs 001010000000001, ..."""
     k = os.urandom(16)
     op = os.urandom(16)
     return Subscriber('0010100%08d' % index, k.hex(),
                       milenage.opc(k, op).hex())
 
 
-class AkaKeystone(object):
+class AllInOne(object):
 
     def __init__(self, challenge_ttl=60, max_failures=5,
                  lockout_duration=300):
@@ -50,7 +59,8 @@ class AkaKeystone(object):
         self.hss = hss.get_driver(
             vdesk_conf.make_vdesk_conf([self.vdesk_conf_file]))
         self.hss.db_sync()
-        self.hss.add_plan(PLAN)
+        for plan in PLANS:
+            self.hss.add_plan(plan)
         self.deployment = keystone.KeystoneDeployment(
             os.path.join(self.workdir, 'keystone'), self.vdesk_conf_file,
             challenge_ttl=challenge_ttl, max_failures=max_failures,
@@ -73,12 +83,14 @@ class AkaKeystone(object):
         self.hss.engine.dispose()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def provision(self, sqn=0):
+    def provision(self, sqn=0, plan=None):
+        """Add a demo subscriber; plans rotate gold, silver, bronze."""
         self._count += 1
         sub = make_subscriber(self._count)
+        plan = plan or PLANS[(self._count - 1) % len(PLANS)].name
         self.hss.add_subscriber(sub.imsi, bytes.fromhex(sub.k),
-                                bytes.fromhex(sub.opc), sqn=sqn,
-                                plan=PLAN.name)
+                                bytes.fromhex(sub.opc), sqn=sqn, plan=plan)
+        sub.plan = plan
         return sub
 
     def log_text(self):
