@@ -93,7 +93,8 @@ class KeystoneDeployment(object):
                 [credential]
                 key_repository = {w}/credential-keys
                 [cache]
-                enabled = false
+                enabled = true
+                backend = dogpile.cache.memory
                 [auth]
                 methods = password,token,application_credential,aka
                 additional_primary_auth_methods = aka
