@@ -1,5 +1,7 @@
 """[hss] options of vdesk.conf: the subscriber database (HSS)."""
 
+import copy
+
 from oslo_config import cfg
 from oslo_db import options as db_options
 
@@ -28,19 +30,32 @@ hss_opts = [
 ]
 
 
+DEFAULT_CONNECTION = 'sqlite:////var/lib/vdesk/hss.sqlite'
+
+
 def _db_opts():
     # oslo.db's options (connection, pool sizes, retries, ...) live
-    # under [hss] too, so the HSS database is configured in one place.
-    return db_options.database_opts
+    # under [hss] too, so the HSS database is configured in one place; a
+    # copy, so that the embedded sqlite default shows in the sample.
+    opts = copy.deepcopy(db_options.database_opts)
+    for opt in opts:
+        if opt.dest == 'connection':
+            opt.default = DEFAULT_CONNECTION
+            opt.help = ('SQLAlchemy URL of the HSS database: the embedded '
+                        'sqlite file by default, MariaDB '
+                        '(mysql+pymysql://...) or PostgreSQL '
+                        '(postgresql+psycopg2://...) in production.')
+    return opts
+
+
+_DB_OPTS = _db_opts()
 
 
 def register_opts(conf):
     conf.register_group(hss_group)
     conf.register_opts(hss_opts, group=hss_group)
-    conf.register_opts(_db_opts(), group=hss_group)
-    conf.set_default('connection', 'sqlite:////var/lib/vdesk/hss.sqlite',
-                     group=hss_group)
+    conf.register_opts(_DB_OPTS, group=hss_group)
 
 
 def list_opts():
-    return [(hss_group, hss_opts + _db_opts())]
+    return [(hss_group, hss_opts + _DB_OPTS)]
