@@ -239,8 +239,7 @@ class KeystoneAkaTest(testtools.TestCase):
 
     def test_client_refuses_a_network_that_does_not_know_k(self):
         sub = self.ks.provision()
-        impostor = aio.Subscriber(sub.imsi, os.urandom(16).hex(),
-                                sub.opc)
+        impostor = aio.Subscriber(sub.imsi, os.urandom(16).hex(), sub.opc)
         self.assertRaises(ks_exc.AuthorizationFailure, self.login, impostor)
 
     def test_lockout_after_repeated_failures(self):
