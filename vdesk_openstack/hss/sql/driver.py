@@ -14,17 +14,15 @@ import hmac
 import random
 import threading
 import time
-import types
 
 from oslo_db import exception as db_exc
-from oslo_db import options as db_options
-from oslo_db.sqlalchemy import enginefacade
 from oslo_log import log as logging
 import sqlalchemy as sa
 
 from vdesk_openstack.aka import exceptions as aka_exc
 from vdesk_openstack.aka import sqn as aka_sqn
 from vdesk_openstack.aka import vectors
+from vdesk_openstack.common import db
 from vdesk_openstack.hss import api
 from vdesk_openstack.hss import crypto
 from vdesk_openstack.hss import exceptions
@@ -47,25 +45,21 @@ class SqlHss(api.HssDriver):
 
     def __init__(self, conf):
         super().__init__(conf)
-        group = conf.hss
-        self._ctx = enginefacade.transaction_context()
-        self._ctx.configure(**{o.dest: group[o.dest]
-                               for o in db_options.database_opts})
-        self._ctx.append_on_engine_create(_serialise_sqlite)
+        self._db = db.Database(conf, 'hss')
         self._box = None
         self._box_lock = threading.Lock()
         self._last_purge = 0.0
 
     # -- plumbing ---------------------------------------------------------
     def _writer(self):
-        return self._ctx.writer.using(types.SimpleNamespace())
+        return self._db.writer()
 
     def _reader(self):
-        return self._ctx.reader.using(types.SimpleNamespace())
+        return self._db.reader()
 
     @property
     def engine(self):
-        return self._ctx.writer.get_engine()
+        return self._db.engine
 
     def _secret_box(self):
         if self._box is None:
@@ -273,33 +267,6 @@ class SqlHss(api.HssDriver):
             session.execute(sa.delete(models.AkaFailure).where(
                 models.AkaFailure.imsi == imsi,
                 models.AkaFailure.locked_until <= time.time()))
-
-
-def _serialise_sqlite(engine):
-    """Make every sqlite transaction take the write lock when it begins.
-
-    oslo.db begins sqlite transactions DEFERRED: two workers that both read
-    and then write would deadlock, and sqlite breaks that by failing one at
-    once. BEGIN IMMEDIATE makes them queue (up to the busy timeout); WAL
-    lets readers of other processes go on meanwhile. The embedded sqlite
-    HSS is for sandboxes and small sites; production uses MariaDB or
-    PostgreSQL, where row locks do this job.
-    """
-    if engine.dialect.name != 'sqlite':
-        return
-
-    @sa.event.listens_for(engine, 'connect')
-    def _connect(dbapi_connection, record):
-        dbapi_connection.execute('PRAGMA busy_timeout = 30000')
-        dbapi_connection.execute('PRAGMA journal_mode = WAL')
-
-    # oslo.db's own 'begin' listener has already emitted a plain BEGIN,
-    # which takes no lock until the first statement: ending that empty
-    # transaction and beginning an IMMEDIATE one is free.
-    @sa.event.listens_for(engine, 'begin')
-    def _begin(connection):
-        connection.exec_driver_sql('COMMIT')
-        connection.exec_driver_sql('BEGIN IMMEDIATE')
 
 
 def _context_key(context_id):

@@ -1,0 +1,1 @@
+"""Small helpers shared by the HSS and the desktop service."""

@@ -1,0 +1,62 @@
+"""oslo.db engine facades for our databases (HSS, desktop service).
+
+Each database gets its own transaction context configured from an oslo.db
+option group, so the HSS and the desktop service can live in different
+databases -- or the same one -- without touching a host service's global
+facade.
+"""
+
+import types
+
+from oslo_db import options as db_options
+from oslo_db.sqlalchemy import enginefacade
+import sqlalchemy as sa
+
+
+class Database(object):
+    """A transaction context over the database of ``conf[group]``."""
+
+    def __init__(self, conf, group):
+        options = conf[group]
+        self._ctx = enginefacade.transaction_context()
+        self._ctx.configure(**{o.dest: options[o.dest]
+                               for o in db_options.database_opts})
+        self._ctx.append_on_engine_create(serialise_sqlite)
+
+    def writer(self):
+        """A session in a write transaction (a context manager)."""
+        return self._ctx.writer.using(types.SimpleNamespace())
+
+    def reader(self):
+        return self._ctx.reader.using(types.SimpleNamespace())
+
+    @property
+    def engine(self):
+        return self._ctx.writer.get_engine()
+
+
+def serialise_sqlite(engine):
+    """Make every sqlite transaction take the write lock when it begins.
+
+    oslo.db begins sqlite transactions DEFERRED: two workers that both read
+    and then write would deadlock, and sqlite breaks that by failing one at
+    once. BEGIN IMMEDIATE makes them queue (up to the busy timeout); WAL
+    lets readers of other processes go on meanwhile. Embedded sqlite is for
+    sandboxes and small sites; production uses MariaDB or PostgreSQL, where
+    row locks do this job.
+    """
+    if engine.dialect.name != 'sqlite':
+        return
+
+    @sa.event.listens_for(engine, 'connect')
+    def _connect(dbapi_connection, record):
+        dbapi_connection.execute('PRAGMA busy_timeout = 30000')
+        dbapi_connection.execute('PRAGMA journal_mode = WAL')
+
+    # oslo.db's own 'begin' listener has already emitted a plain BEGIN,
+    # which takes no lock until the first statement: ending that empty
+    # transaction and beginning an IMMEDIATE one is free.
+    @sa.event.listens_for(engine, 'begin')
+    def _begin(connection):
+        connection.exec_driver_sql('COMMIT')
+        connection.exec_driver_sql('BEGIN IMMEDIATE')
