@@ -49,7 +49,8 @@ def _positive(name):
 
 
 def build_parser():
-    parser = _Parser(prog='vdesk-manage', description=__doc__.split('\n')[0])
+    parser = _Parser(prog='vdesk-manage',
+                     description='Database schema and HSS provisioning.')
     parser.add_argument('--config-file', action='append', default=[],
                         metavar='PATH', help='vdesk.conf (repeatable)')
     commands = parser.add_subparsers(dest='category', required=True,
@@ -80,7 +81,12 @@ def build_parser():
     add.add_argument('--plan', metavar='NAME', help='subscription plan')
     show = sub_cmds.add_parser('show', help='show a subscriber (no secrets)')
     show.add_argument('imsi')
-    sub_cmds.add_parser('list', help='list subscribers (no secrets)')
+    listing = sub_cmds.add_parser('list',
+                                  help='list subscribers (no secrets)')
+    listing.add_argument('--limit', type=_positive('--limit'), default=1000,
+                         help='at most this many (default 1000)')
+    listing.add_argument('--marker', metavar='IMSI',
+                         help='list IMSIs after this one (paging)')
 
     plan = commands.add_parser('plan', help='subscription plans')
     plan_cmds = plan.add_subparsers(dest='action', required=True)
@@ -138,7 +144,9 @@ def run(args):
     elif action == ('subscriber', 'show'):
         result = driver.get_subscriber(validation.imsi(args.imsi)).to_dict()
     elif action == ('subscriber', 'list'):
-        result = [s.to_dict() for s in driver.list_subscribers()]
+        marker = validation.imsi(args.marker) if args.marker else None
+        result = [s.to_dict() for s in driver.list_subscribers(
+            limit=args.limit, marker=marker)]
     elif action == ('plan', 'add'):
         result = _plan_add(driver, args)
     elif action == ('plan', 'list'):

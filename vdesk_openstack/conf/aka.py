@@ -28,9 +28,12 @@ aka_opts = [
                     'valid once, for the IMSI it was issued to, on any '
                     'Keystone node sharing the HSS database.'),
     cfg.IntOpt('max_failures', default=5, min=1,
-               help='Failed answers (wrong RES, bad AUTS, expired or '
-                    'reused challenge) after which a subscriber is locked '
-                    'out for lockout_duration seconds.'),
+               help='Wrong answers to genuine challenges (wrong RES, '
+                    'forged AUTS) within lockout_duration seconds after '
+                    'which a subscriber is locked out for lockout_duration '
+                    'seconds. Made-up, reused or expired challenges are '
+                    'refused without counting, so they cannot be used to '
+                    'lock a subscriber out.'),
     cfg.IntOpt('lockout_duration', default=300, min=0,
                help='Seconds a subscriber stays locked out after '
                     'max_failures failed answers. While locked out, the '

@@ -103,7 +103,12 @@ class HssDriver(metaclass=abc.ABCMeta):
 
     @abc.abstractmethod
     def record_failure(self, imsi, max_failures, lockout_seconds):
-        """Count a failed login; lock the IMSI after ``max_failures``."""
+        """Count a failed answer; lock the IMSI after ``max_failures``.
+
+        Failures are counted within a window of ``lockout_seconds``; while
+        the IMSI is locked out they are not counted (they would otherwise
+        extend the lockout forever).
+        """
 
     @abc.abstractmethod
     def is_locked_out(self, imsi):

@@ -152,10 +152,17 @@ class Aka(base.AuthMethodHandler):
                            'context': context})
 
     # -- step 2 -----------------------------------------------------------
-    def _fail(self, imsi, reason):
+    def _fail(self, imsi, reason, count=False):
+        """Refuse the login; ``count`` it towards the lockout.
+
+        Only answers to a genuine challenge of this IMSI count: a wrong RES
+        or a forged AUTS. Made-up, reused or expired contexts cost an
+        attacker nothing and must not let one lock a subscriber out.
+        """
         LOG.info('AKA login of %s refused: %s', imsi, reason)
-        self.hss.record_failure(imsi, CONF.vdesk_aka.max_failures,
-                                CONF.vdesk_aka.lockout_duration)
+        if count:
+            self.hss.record_failure(imsi, CONF.vdesk_aka.max_failures,
+                                    CONF.vdesk_aka.lockout_duration)
         raise exception.Unauthorized(_FAILED)
 
     def _answer(self, imsi, context, res, auts):
@@ -166,18 +173,20 @@ class Aka(base.AuthMethodHandler):
             self._fail(imsi, 'challenge issued to another IMSI')
         if challenge.expires_at < time.time():
             self._fail(imsi, 'challenge expired')
-        if challenge.xres_digest is None or self.hss.is_locked_out(imsi):
-            self._fail(imsi, 'locked out or unknown subscriber')
+        if challenge.xres_digest is None:
+            self._fail(imsi, 'unknown subscriber')
+        if self.hss.is_locked_out(imsi):
+            self._fail(imsi, 'locked out')
         if auts is not None:
             try:
                 self.hss.resynchronise(imsi, challenge.rand, auts)
             except hss_exc.ResyncFailed:
-                self._fail(imsi, 'invalid AUTS')
+                self._fail(imsi, 'invalid AUTS', count=True)
             LOG.info('SQN of %s resynchronised from AUTS', imsi)
             return self._challenge(imsi)
         expected = sql_driver.xres_digest(context, res)
         if not hmac.compare_digest(expected, challenge.xres_digest):
-            self._fail(imsi, 'wrong RES')
+            self._fail(imsi, 'wrong RES', count=True)
         self.hss.clear_failures(imsi)
         user_id = self._ensure_user(imsi)
         LOG.info('AKA login of %s succeeded', imsi)

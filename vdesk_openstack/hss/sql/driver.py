@@ -243,8 +243,14 @@ class SqlHss(api.HssDriver):
                                       with_for_update=True)
                     if row is None:
                         row = models.AkaFailure(imsi=imsi, failures=0,
+                                                window_start=now,
                                                 locked_until=0.0)
                         session.add(row)
+                    if row.locked_until > now:
+                        # Failures while locked out do not extend it.
+                        return
+                    if now - row.window_start > lockout_seconds:
+                        row.failures, row.window_start = 0, now
                     row.failures += 1
                     if row.failures >= max_failures:
                         row.locked_until = now + lockout_seconds

@@ -61,4 +61,6 @@ class AkaFailure(Base):
 
     imsi = sa.Column(sa.String(15), primary_key=True)
     failures = sa.Column(sa.Integer, nullable=False)
+    # Failures older than the lockout duration are forgotten.
+    window_start = sa.Column(sa.Double, nullable=False)
     locked_until = sa.Column(sa.Double, nullable=False)

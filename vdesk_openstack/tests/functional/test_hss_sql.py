@@ -206,6 +206,27 @@ class _HssTests(object):
         self.hss.record_failure('001010000000002', 1, 0)
         self.assertFalse(self.hss.is_locked_out('001010000000002'))
 
+    def test_failures_while_locked_do_not_extend_and_old_ones_expire(self):
+        imsi = '001010000000001'
+        self.hss.record_failure(imsi, 1, 1)
+        self.assertTrue(self.hss.is_locked_out(imsi))
+        with self.hss.engine.connect() as conn:
+            until = conn.execute(sa.select(models.AkaFailure.locked_until)
+                                 ).scalar_one()
+        time.sleep(0.2)
+        self.hss.record_failure(imsi, 1, 1)
+        with self.hss.engine.connect() as conn:
+            self.assertEqual(until, conn.execute(sa.select(
+                models.AkaFailure.locked_until)).scalar_one())
+        time.sleep(1.1)
+        self.assertFalse(self.hss.is_locked_out(imsi))
+        # Two failures, then the window passes: the count starts again.
+        self.hss.record_failure(imsi, 3, 1)
+        self.hss.record_failure(imsi, 3, 1)
+        time.sleep(1.1)
+        self.hss.record_failure(imsi, 3, 1)
+        self.assertFalse(self.hss.is_locked_out(imsi))
+
 
 class SqliteHssTest(_HssTests, testtools.TestCase):
 

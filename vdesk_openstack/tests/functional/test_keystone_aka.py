@@ -255,6 +255,16 @@ class KeystoneAkaTest(testtools.TestCase):
         self.assertEqual(401, resp.status_code)
         self.assertRaises(ks_exc.Unauthorized, self.login, sub)
 
+    def test_made_up_contexts_cannot_lock_a_subscriber_out(self):
+        sub = self.ks.provision()
+        for _ in range(5):  # more than max_failures = 3
+            resp = self.answer(sub.imsi, 'x' * 43, res='00' * 8)
+            self.assertEqual(401, resp.status_code)
+        challenge = self.challenge(sub.imsi)
+        self.assertEqual(401, self.answer(sub.imsi, challenge['context'],
+                                          res='00' * 8).status_code)
+        self.assertEqual(sub.imsi, self.login(sub).username)
+
     def test_malformed_payloads_are_400_or_401(self):
         sub = self.ks.provision()
         challenge = self.challenge(sub.imsi)

@@ -70,6 +70,9 @@ class ManageCliTest(testtools.TestCase):
         self.assertEqual(['001010000000001', '001010000000002'],
                          [s['imsi'] for s in listed])
         self.assertEqual('b9b9', listed[1]['amf'])
+        page = json.loads(self.manage('subscriber', 'list', '--limit', '1',
+                                      '--marker', '001010000000001').stdout)
+        self.assertEqual(['001010000000002'], [s['imsi'] for s in page])
         self.assertIsNone(listed[1]['plan'])
         self.assertEqual('0001', json.loads(self.manage(
             'db', 'version').stdout)['revision'])

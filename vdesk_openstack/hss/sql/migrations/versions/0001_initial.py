@@ -53,5 +53,6 @@ def upgrade():
         'aka_failures',
         sa.Column('imsi', sa.String(15), primary_key=True),
         sa.Column('failures', sa.Integer, nullable=False),
+        sa.Column('window_start', sa.Double, nullable=False),
         sa.Column('locked_until', sa.Double, nullable=False),
         mysql_engine='InnoDB', mysql_charset='utf8mb4')
