@@ -11,6 +11,7 @@ publisher's section in ceilometer.conf (:mod:`.metering`).
 
 from oslo_config import cfg
 
+from vdesk_openstack.conf import desktops
 from vdesk_openstack.conf import hss
 
 
@@ -23,6 +24,7 @@ def make_vdesk_conf(config_files=(), args=()):
     """
     conf = cfg.ConfigOpts()
     hss.register_opts(conf)
+    desktops.register_opts(conf)
     conf(list(args), project='vdesk', prog='vdesk',
          default_config_files=list(config_files), validate_default_values=True)
     return conf

@@ -1,0 +1,132 @@
+"""Options of the desktop service in vdesk.conf.
+
+``[desktops]`` shapes desktops and sessions, ``[nova]`` holds the service
+user that drives Nova (keystoneauth1 options), ``[coordination]`` the tooz
+backend that serialises a subscriber's concurrent logins across API
+workers and hosts, ``[charging]`` the interim accounting interval. The
+service's own database is oslo.db's ``[database]`` section.
+"""
+
+import copy
+
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+from oslo_db import options as db_options
+
+DEFAULT_DATABASE = 'sqlite:////var/lib/vdesk/desktops.sqlite'
+
+desktops_group = cfg.OptGroup(
+    'desktops', title='Subscriber desktops',
+    help='How the desktop service maps each subscriber to one persistent '
+         'Nova instance.')
+
+desktops_opts = [
+    cfg.StrOpt('flavor_prefix', default='vdesk-',
+               help='Prefix of the flavors the service finds or creates '
+                    'for each (plan, virtual device profile), e.g. '
+                    '"vdesk-gold-a1b2c3d4".'),
+    cfg.StrOpt('default_image',
+               help='Glance image (ID) of a new desktop when the '
+                    'subscriber\'s plan names none.'),
+    cfg.StrOpt('network', default='none',
+               help='Network of new desktops: a Neutron network ID, '
+                    '"auto" (Nova allocates one) or "none".'),
+    cfg.IntOpt('idle_timeout', default=3600, min=0,
+               help='Seconds after the subscriber\'s last request after '
+                    'which an open session is released (shelve + '
+                    'offload). 0 disables idle release.'),
+    cfg.IntOpt('build_timeout', default=600, min=10,
+               help='Seconds a desktop may take to become ACTIVE after a '
+                    'create, unshelve or start before the session is put '
+                    'in ERROR.'),
+    cfg.IntOpt('reconcile_interval', default=60, min=0,
+               help='Seconds between two reconciler passes (orphan '
+                    'servers, desktops deleted or errored outside the '
+                    'service, session states). 0 disables the periodic '
+                    'pass; the pass at start still runs.'),
+    cfg.IntOpt('orphan_grace', default=120, min=0,
+               help='Seconds a server tagged for a subscriber may exist '
+                    'without a mapping before the reconciler treats it as '
+                    'an orphan (a crash between create and store).'),
+    cfg.IntOpt('max_redirected_usb_ports', default=4, min=0, max=15,
+               help='Most USB redirection ports given to a desktop whose '
+                    'device asks for USB redirection.'),
+    cfg.StrOpt('sound_model', default='ich9',
+               choices=['sb16', 'es1370', 'pcspk', 'ac97', 'ich6', 'ich9',
+                        'usb', 'virtio'],
+               help='Sound device of desktops whose device has audio.'),
+    cfg.StrOpt('usb_model', default='qemu-xhci',
+               choices=['nec-xhci', 'qemu-xhci'],
+               help='USB controller of desktops whose device redirects '
+                    'USB or a smart card.'),
+]
+
+coordination_group = cfg.OptGroup(
+    'coordination', title='Distributed locks',
+    help='tooz coordination backend shared by every desktop API worker and '
+         'host, so that concurrent logins of one subscriber never create '
+         'two desktops.')
+
+coordination_opts = [
+    cfg.StrOpt('backend_url', default='file:///var/lib/vdesk/locks',
+               secret=True,
+               help='tooz backend URL, e.g. "redis://127.0.0.1:6379" for '
+                    'several hosts; "file://DIR" for one host.'),
+    cfg.IntOpt('lock_timeout', default=30, min=1,
+               help='Seconds to wait for a subscriber\'s lock before '
+                    'answering 409.'),
+]
+
+charging_group = cfg.OptGroup(
+    'charging', title='Charging events',
+    help='Session accounting events (vdesk.session.start/update/end) '
+         'emitted through oslo.messaging notifications.')
+
+charging_opts = [
+    cfg.IntOpt('interim_interval', default=300, min=1,
+               help='Seconds between two interim records '
+                    '(vdesk.session.update) of an active session.'),
+]
+
+NOVA_GROUP = 'nova'
+
+
+def _database_opts():
+    opts = copy.deepcopy(db_options.database_opts)
+    for opt in opts:
+        if opt.dest == 'connection':
+            opt.default = DEFAULT_DATABASE
+    return opts
+
+
+_DB_OPTS = _database_opts()
+
+
+def register_opts(conf):
+    conf.register_group(desktops_group)
+    conf.register_opts(desktops_opts, group=desktops_group)
+    conf.register_group(coordination_group)
+    conf.register_opts(coordination_opts, group=coordination_group)
+    conf.register_group(charging_group)
+    conf.register_opts(charging_opts, group=charging_group)
+    conf.register_opts(_DB_OPTS, group='database')
+    ks_loading.register_session_conf_options(conf, NOVA_GROUP)
+    ks_loading.register_auth_conf_options(conf, NOVA_GROUP)
+    ks_loading.register_adapter_conf_options(conf, NOVA_GROUP)
+
+
+def list_opts():
+    nova_opts = (ks_loading.get_session_conf_options() +
+                 ks_loading.get_auth_common_conf_options() +
+                 ks_loading.get_auth_plugin_conf_options('password') +
+                 ks_loading.get_adapter_conf_options())
+    seen, unique = set(), []
+    for opt in nova_opts:
+        if opt.dest not in seen:
+            seen.add(opt.dest)
+            unique.append(opt)
+    return [(desktops_group, desktops_opts),
+            (coordination_group, coordination_opts),
+            (charging_group, charging_opts),
+            ('database', _DB_OPTS),
+            (NOVA_GROUP, unique)]

@@ -1,0 +1,1 @@
+"""Database of the desktop service: desktops (mappings) and sessions."""

@@ -1,0 +1,210 @@
+"""Data access of the desktop service.
+
+Every state change that two workers might attempt at once is a conditional
+UPDATE (``... WHERE status = :expected``) whose row count says who won, or
+an INSERT guarded by a unique constraint. Records are returned as plain
+dicts, detached from any session.
+"""
+
+import datetime
+import json
+import os
+import uuid
+
+from oslo_db import exception as db_exc
+import sqlalchemy as sa
+
+from vdesk_openstack.common import db
+from vdesk_openstack.common import migration
+from vdesk_openstack.desktops.db import models
+from vdesk_openstack.desktops import exceptions
+from vdesk_openstack.desktops import states
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), 'migrations')
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _as_dict(row):
+    record = {c.name: getattr(row, c.name) for c in row.__table__.columns}
+    if 'capabilities' in record:
+        record['capabilities'] = json.loads(record['capabilities'])
+    return record
+
+
+class DesktopStore(object):
+    """Mappings (subscriber -> instance) and sessions, on oslo.db."""
+
+    def __init__(self, conf):
+        self._db = db.Database(conf, 'database')
+
+    @property
+    def engine(self):
+        return self._db.engine
+
+    def db_sync(self):
+        migration.upgrade(self.engine, MIGRATIONS_DIR)
+
+    # -- desktops -----------------------------------------------------------
+    def create_desktop(self, subscriber, user_id, plan):
+        """Record a desktop about to be created (no instance yet).
+
+        :raises Conflict: the subscriber already has one.
+        """
+        now = utcnow()
+        row = models.Desktop(id=str(uuid.uuid4()), subscriber=subscriber,
+                             user_id=user_id, plan=plan,
+                             status=states.CREATING, generation=0,
+                             created_at=now, updated_at=now)
+        try:
+            with self._db.writer() as session:
+                session.add(row)
+        except db_exc.DBDuplicateEntry:
+            raise exceptions.Conflict(
+                'The subscriber already has a desktop') from None
+        return _as_dict(row)
+
+    def get_desktop(self, subscriber):
+        with self._db.reader() as session:
+            row = session.scalar(sa.select(models.Desktop).where(
+                models.Desktop.subscriber == subscriber))
+            return _as_dict(row) if row is not None else None
+
+    def get_desktop_by_id(self, desktop_id):
+        with self._db.reader() as session:
+            row = session.get(models.Desktop, desktop_id)
+            return _as_dict(row) if row is not None else None
+
+    def get_desktop_by_instance(self, instance_id):
+        with self._db.reader() as session:
+            row = session.scalar(sa.select(models.Desktop).where(
+                models.Desktop.instance_id == instance_id))
+            return _as_dict(row) if row is not None else None
+
+    def list_desktops(self, limit=1000, marker=None, status=None):
+        with self._db.reader() as session:
+            query = sa.select(models.Desktop).order_by(
+                models.Desktop.subscriber).limit(limit)
+            if marker:
+                query = query.where(models.Desktop.subscriber > marker)
+            if status:
+                query = query.where(models.Desktop.status == status)
+            return [_as_dict(r) for r in session.scalars(query)]
+
+    def update_desktop(self, desktop_id, expected_status=None, **values):
+        """Update a desktop; with ``expected_status``, only from it.
+
+        Returns True if the row was updated.
+        """
+        values['updated_at'] = utcnow()
+        query = sa.update(models.Desktop).where(
+            models.Desktop.id == desktop_id)
+        if expected_status is not None:
+            if isinstance(expected_status, str):
+                expected_status = (expected_status,)
+            query = query.where(models.Desktop.status.in_(expected_status))
+        with self._db.writer() as session:
+            return session.execute(query.values(**values)).rowcount == 1
+
+    def delete_desktop(self, desktop_id):
+        with self._db.writer() as session:
+            session.execute(sa.delete(models.Session).where(
+                models.Session.desktop_id == desktop_id))
+            return session.execute(sa.delete(models.Desktop).where(
+                models.Desktop.id == desktop_id)).rowcount == 1
+
+    def creating_desktops(self, before):
+        """Desktops stuck in CREATING since before ``before``."""
+        with self._db.reader() as session:
+            return [_as_dict(r) for r in session.scalars(
+                sa.select(models.Desktop).where(
+                    models.Desktop.status == states.CREATING,
+                    models.Desktop.updated_at < before))]
+
+    # -- sessions -----------------------------------------------------------
+    def open_session(self, desktop, status, capabilities, console_type,
+                     restored, rebuilt=False):
+        """Open a session; None if the subscriber already has one open."""
+        now = utcnow()
+        row = models.Session(
+            id=str(uuid.uuid4()), desktop_id=desktop['id'],
+            subscriber=desktop['subscriber'], is_open=True, status=status,
+            restored=restored, rebuilt=rebuilt,
+            capabilities=json.dumps(capabilities, sort_keys=True),
+            console_type=console_type, charging=states.CHARGING_NONE,
+            started_at=now, last_seen_at=now)
+        try:
+            with self._db.writer() as session:
+                session.add(row)
+        except db_exc.DBDuplicateEntry:
+            return None
+        return _as_dict(row)
+
+    def get_open_session(self, subscriber):
+        with self._db.reader() as session:
+            row = session.scalar(sa.select(models.Session).where(
+                models.Session.subscriber == subscriber,
+                models.Session.is_open.is_(True)))
+            return _as_dict(row) if row is not None else None
+
+    def get_session(self, session_id):
+        with self._db.reader() as session:
+            row = session.get(models.Session, session_id)
+            return _as_dict(row) if row is not None else None
+
+    def update_session(self, session_id, expected_status=None, **values):
+        query = sa.update(models.Session).where(
+            models.Session.id == session_id,
+            models.Session.is_open.is_(True))
+        if expected_status is not None:
+            if isinstance(expected_status, str):
+                expected_status = (expected_status,)
+            query = query.where(models.Session.status.in_(expected_status))
+        with self._db.writer() as session:
+            return session.execute(query.values(**values)).rowcount == 1
+
+    def end_session(self, session_id, cause):
+        """Close the session (it becomes history); True if this call did."""
+        now = utcnow()
+        with self._db.writer() as session:
+            return session.execute(
+                sa.update(models.Session)
+                .where(models.Session.id == session_id,
+                       models.Session.is_open.is_(True))
+                .values(is_open=None, status=states.ENDED, ended_at=now,
+                        terminate_cause=cause)).rowcount == 1
+
+    def claim_charging(self, session_id, from_state, to_state, **values):
+        """Move charging from ``from_state``; True for the one winner."""
+        with self._db.writer() as session:
+            return session.execute(
+                sa.update(models.Session)
+                .where(models.Session.id == session_id,
+                       models.Session.charging == from_state)
+                .values(charging=to_state, **values)).rowcount == 1
+
+    def sessions_in(self, statuses, limit=500):
+        with self._db.reader() as session:
+            return [_as_dict(r) for r in session.scalars(
+                sa.select(models.Session).where(
+                    models.Session.is_open.is_(True),
+                    models.Session.status.in_(statuses)).limit(limit))]
+
+    def idle_sessions(self, last_seen_before, limit=500):
+        with self._db.reader() as session:
+            return [_as_dict(r) for r in session.scalars(
+                sa.select(models.Session).where(
+                    models.Session.status == states.ACTIVE,
+                    models.Session.last_seen_at < last_seen_before)
+                .limit(limit))]
+
+    def ended_uncharged_sessions(self, limit=500):
+        """Ended sessions whose charging Stop was not emitted yet."""
+        with self._db.reader() as session:
+            return [_as_dict(r) for r in session.scalars(
+                sa.select(models.Session).where(
+                    models.Session.is_open.is_(None),
+                    models.Session.charging == states.CHARGING_STARTED)
+                .limit(limit))]
