@@ -1,0 +1,1 @@
+"""OpenStack client plugin: ``openstack desktop ...``."""
