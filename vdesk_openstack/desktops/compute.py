@@ -57,6 +57,14 @@ class Compute(object):
         self._flavors = {}
         self._lock = threading.Lock()
 
+    @property
+    def project_id(self):
+        """The project the desktops live in (the service user's)."""
+        try:
+            return self._conn.current_project_id
+        except Exception:  # e.g. Keystone unreachable: charging goes on
+            return None
+
     # -- flavors --------------------------------------------------------------
     @_translate
     def ensure_flavor(self, plan, extra_specs, profile):

@@ -300,6 +300,7 @@ class DesktopManager(object):
 
     def _emit(self, event_type, session, desktop, **kwargs):
         plan = self._plan_or_none(session['subscriber'])
+        desktop = dict(desktop, project_id=self.compute.project_id)
         self.charging.emit(event_type, session, desktop, plan, **kwargs)
 
     def _charge_start(self, session, desktop):

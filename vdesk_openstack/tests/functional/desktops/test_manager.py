@@ -63,7 +63,8 @@ class DesktopLifecycleTest(harness.DesktopTestCase):
                          events)
         start = self.notifications(imsi)[0][1]
         self.assertEqual({'session_id': session['id'], 'subscriber': imsi,
-                          'instance_id': uuid, 'project_id': None,
+                          'instance_id': uuid,
+                          'project_id': self.api_fixture.project_id,
                           'vcpus': 2, 'memory_mb': 2048, 'disk_gb': 1,
                           'priority': 'gold'}, start)
         end = self.notifications(imsi)[1][1]
