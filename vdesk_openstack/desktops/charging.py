@@ -21,7 +21,29 @@ UPDATE = 'vdesk.session.update'
 END = 'vdesk.session.end'
 
 
+def payload(event_type, session, desktop, plan, duration_s=None,
+            cpu_util=None, terminate_cause=None):
+    """The notification payload of contract 4.5 (Ceilometer's traits)."""
+    body = {
+        'session_id': session['id'],
+        'subscriber': session['subscriber'],
+        'instance_id': desktop['instance_id'],
+        'project_id': desktop.get('project_id'),
+        'vcpus': plan.vcpus if plan else None,
+        'memory_mb': plan.ram_mb if plan else None,
+        'disk_gb': plan.disk_gb if plan else None,
+        'priority': plan.priority if plan else None,
+    }
+    if event_type in (UPDATE, END):
+        body['duration_s'] = int(duration_s or 0)
+        body['cpu_util'] = cpu_util
+    if event_type == END:
+        body['terminate_cause'] = terminate_cause
+    return body
+
+
 class Charging(object):
+    """Emit charging events as oslo.messaging notifications."""
 
     def __init__(self, conf, transport=None, host=None):
         self._host = host or socket.gethostname()
@@ -33,23 +55,8 @@ class Charging(object):
             transport, publisher_id='vdesk.%s' % self._host,
             topics=['notifications'], retry=1)
 
-    def emit(self, event_type, session, desktop, plan, duration_s=None,
-             cpu_util=None, terminate_cause=None):
-        payload = {
-            'session_id': session['id'],
-            'subscriber': session['subscriber'],
-            'instance_id': desktop['instance_id'],
-            'project_id': desktop.get('project_id'),
-            'vcpus': plan.vcpus if plan else None,
-            'memory_mb': plan.ram_mb if plan else None,
-            'disk_gb': plan.disk_gb if plan else None,
-            'priority': plan.priority if plan else None,
-        }
-        if event_type in (UPDATE, END):
-            payload['duration_s'] = int(duration_s or 0)
-            payload['cpu_util'] = cpu_util
-        if event_type == END:
-            payload['terminate_cause'] = terminate_cause
+    def emit(self, event_type, session, desktop, plan, **kwargs):
+        body = payload(event_type, session, desktop, plan, **kwargs)
         LOG.info('Charging %s for session %s of %s', event_type,
                  session['id'], session['subscriber'])
-        self._notifier.info({}, event_type, payload)
+        self._notifier.info({}, event_type, body)

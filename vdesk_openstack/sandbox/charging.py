@@ -1,0 +1,75 @@
+"""Charging in the sandbox: Ceilometer's converter + our RADIUS publisher.
+
+In a cloud, the desktop service's notifications travel over RabbitMQ to
+Ceilometer's notification agent, which turns them into events with
+etc/ceilometer/event_definitions.yaml and hands them to the publishers of
+event_pipeline.yaml. The sandbox does the same steps in-process with
+Ceilometer's own converter and publisher loading, so the records that reach
+FreeRADIUS are exactly those a deployment would send.
+"""
+
+import datetime
+import os
+import threading
+import uuid
+
+from ceilometer.event import converter
+from ceilometer import publisher
+from ceilometer import service as ceilometer_service
+from oslo_log import log as logging
+from stevedore import extension
+
+import vdesk_openstack
+from vdesk_openstack.desktops import charging
+from vdesk_openstack.metering import records
+
+LOG = logging.getLogger(__name__)
+
+DEFINITIONS = os.path.join(os.path.dirname(os.path.abspath(
+    vdesk_openstack.__file__)), '..', 'etc', 'ceilometer',
+    'event_definitions.yaml')
+
+
+class CeilometerBridge(object):
+    """Has Charging's ``emit``; publishes to a ``radius://`` URL."""
+
+    def __init__(self, publisher_url, nas_identifier='vdesk-sandbox'):
+        if not os.path.exists(DEFINITIONS):
+            raise RuntimeError('Ceilometer event definitions not found at '
+                               '%s' % DEFINITIONS)
+        conf = ceilometer_service.prepare_service([], [])
+        conf.set_override('definitions_cfg_file', DEFINITIONS,
+                          group='event')
+        self._converter = converter.setup_events(
+            conf, extension.ExtensionManager(
+                namespace='ceilometer.event.trait_plugin'))
+        self.publisher = publisher.get_publisher(
+            conf, publisher_url, 'ceilometer.event.publisher')
+        self._nas = nas_identifier
+        self._lock = threading.Lock()
+        self.sent = []  # (subscriber, Acct-Status-Type), in order
+
+    def emit(self, event_type, session, desktop, plan, **kwargs):
+        body = charging.payload(event_type, session, desktop, plan,
+                                **kwargs)
+        message = {
+            'event_type': event_type, 'publisher_id': 'vdesk.sandbox',
+            'priority': 'INFO', 'payload': body,
+            'metadata': {'message_id': str(uuid.uuid4()),
+                         'timestamp': datetime.datetime.now(
+                             datetime.timezone.utc).strftime(
+                                 '%Y-%m-%d %H:%M:%S.%f')}}
+        event = self._converter.to_event('info', message)
+        if event is None:
+            raise RuntimeError('no event definition for %s' % event_type)
+        _, attributes = records.record_from_event(event, self._nas)
+        with self._lock:
+            self.sent.append((body['subscriber'],
+                              attributes['Acct-Status-Type']))
+        self.publisher.publish_events([event])
+
+    def wait_delivered(self, timeout=30):
+        return self.publisher.client.wait_idle(timeout)
+
+    def close(self):
+        self.publisher.close()
