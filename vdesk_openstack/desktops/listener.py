@@ -1,0 +1,89 @@
+"""Nova's versioned notifications: desktops lost outside the service.
+
+Nova publishes ``instance.delete.end`` when an instance is deleted and
+``instance.update`` on every state change (``[notifications]
+notify_on_state_change = vm_state``), on the topic
+``versioned_notifications`` of its notification transport. The engine
+listens there, in its own pool so that other consumers (Ceilometer,
+another engine) still get their copy while engines of one deployment
+share the work, and hands a deleted or errored instance to
+:meth:`Reconciler.instance_lost`, which checks Nova and marks the desktop.
+
+A notification missed while the engine was down costs nothing but time:
+the reconciler's periodic pass finds the same instance.
+"""
+
+from oslo_log import log as logging
+import oslo_messaging
+
+from vdesk_openstack.desktops import exceptions
+
+LOG = logging.getLogger(__name__)
+
+TOPIC = 'versioned_notifications'
+POOL = 'vdesk-engine'
+DELETED = 'instance.delete.end'
+UPDATED = 'instance.update'
+EVENT_TYPES = r'^instance\.(delete\.end|update)$'
+
+
+def _data(payload):
+    """The fields of a Nova versioned object payload."""
+    if not isinstance(payload, dict):
+        return {}
+    return payload.get('nova_object.data') or {}
+
+
+class InstanceEndpoint(object):
+    """Marks the desktop of an instance Nova deleted or put in ERROR."""
+
+    filter_rule = oslo_messaging.NotificationFilter(event_type=EVENT_TYPES)
+
+    def __init__(self, reconciler):
+        self.reconciler = reconciler
+
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        data = _data(payload)
+        instance_id = data.get('uuid')
+        if not instance_id:
+            return None
+        if event_type == DELETED:
+            reason = 'instance %s was deleted outside the service' % (
+                instance_id)
+        elif event_type == UPDATED and data.get('state') == 'error':
+            reason = 'instance %s went to ERROR outside the service' % (
+                instance_id)
+        else:
+            return None
+        try:
+            if self.reconciler.instance_lost(instance_id, reason):
+                LOG.info('Nova reported %s for %s (from %s)', event_type,
+                         instance_id, publisher_id)
+        except exceptions.DesktopError as e:
+            # Nova or the lock backend is down: the periodic reconcile
+            # finds this instance once they are back.
+            LOG.warning('Could not handle %s for %s now: %s', event_type,
+                        instance_id, e)
+        except Exception:
+            # E.g. the database is down; same remedy as above.
+            LOG.exception('Could not handle %s for %s now', event_type,
+                          instance_id)
+        return None
+
+
+def start(conf, reconciler, transport=None, pool=POOL):
+    """Start listening; returns the listener to give to :func:`stop`."""
+    if transport is None:
+        transport = oslo_messaging.get_notification_transport(conf)
+    listener = oslo_messaging.get_notification_listener(
+        transport, [oslo_messaging.Target(topic=TOPIC)],
+        [InstanceEndpoint(reconciler)], executor='threading', pool=pool)
+    listener.start()
+    LOG.info('Listening to Nova notifications on %s (pool %s)', TOPIC,
+             pool)
+    return listener
+
+
+def stop(listener):
+    listener.stop()
+    listener.wait()

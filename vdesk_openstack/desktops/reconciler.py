@@ -1,0 +1,225 @@
+"""The reconciler: the database and Nova brought back into agreement.
+
+Three things can leave them apart, and each pass repairs them:
+
+* a crash between "Nova created the server" and "the mapping stored its
+  UUID" leaves a desktop record in CREATING with no instance and a server
+  tagged with that record's id (metadata ``vdesk_desktop_id``). Once the
+  record is older than ``[desktops] orphan_grace`` -- so a login still in
+  flight is never disturbed -- the server is adopted; without a server the
+  record stays CREATING and the subscriber's next login creates one;
+* a tagged server whose desktop record does not exist (its creation was
+  rolled back or the desktop deleted meanwhile), or whose record maps
+  another instance, is an orphan and is deleted;
+* an instance deleted or put in ERROR outside the service: the desktop is
+  marked ERROR with a fault, an open session is synced (it fails and its
+  charging ends), and the next login rebuilds the instance.
+
+Servers without our metadata are never touched. Every repair happens under
+the subscriber's lock, re-checked there, so a concurrent login wins and
+the repair is skipped until the next pass. The notification listener
+calls :meth:`Reconciler.instance_lost` for one instance as soon as Nova
+reports it.
+"""
+
+import datetime
+
+from oslo_log import log as logging
+
+from vdesk_openstack.desktops import compute as compute_mod
+from vdesk_openstack.desktops.db import api as db_api
+from vdesk_openstack.desktops import exceptions
+from vdesk_openstack.desktops import states
+
+LOG = logging.getLogger(__name__)
+
+# Desktops whose instance the service itself is changing: not "lost".
+_IN_HAND = (states.CREATING, states.DELETING)
+_PAGE = 1000
+
+
+def _created_at(server):
+    """The server's creation time as naive UTC, or None if unknown."""
+    value = getattr(server, 'created_at', None)
+    if not value:
+        return None
+    try:
+        stamp = datetime.datetime.fromisoformat(value.replace('Z', '+00:00'))
+    except (TypeError, ValueError):
+        return None
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return stamp
+
+
+class Reconciler(object):
+    """Repairs between the desktop database and Nova; see the module."""
+
+    def __init__(self, manager, conf=None):
+        self.manager = manager
+        self.store = manager.store
+        self.compute = manager.compute
+        self.locks = manager.locks
+        self.conf = conf or manager.conf
+
+    def run_once(self):
+        """One pass; returns the counts of repairs by kind."""
+        counts = {'adopted': 0, 'awaiting_login': 0, 'orphans_deleted': 0,
+                  'lost': 0}
+        now = db_api.utcnow()
+        grace = datetime.timedelta(seconds=self.conf.desktops.orphan_grace)
+        servers = {s.id: s for s in self.compute.tagged_servers()}
+        by_desktop = {}
+        for server in servers.values():
+            by_desktop.setdefault(server.metadata[compute_mod.META_DESKTOP],
+                                  []).append(server)
+
+        for desktop in self.store.creating_desktops(now - grace):
+            outcome = self._settle_creating(desktop, by_desktop)
+            if outcome:
+                counts[outcome] += 1
+        for desktop_id, tagged in by_desktop.items():
+            counts['orphans_deleted'] += self._delete_orphans(
+                desktop_id, tagged, now - grace)
+        counts['lost'] += self._find_lost(servers)
+
+        if any(counts.values()):
+            LOG.warning('Reconciler repaired: %(adopted)d adopted, '
+                        '%(awaiting_login)d left for the next login, '
+                        '%(orphans_deleted)d orphan servers deleted, '
+                        '%(lost)d desktops lost outside the service',
+                        counts)
+        else:
+            LOG.debug('Reconciler: nothing to repair (%d tagged servers)',
+                      len(servers))
+        return counts
+
+    # -- creations cut short ------------------------------------------------
+    def _settle_creating(self, desktop, by_desktop):
+        with self.locks.subscriber(desktop['subscriber']):
+            desktop = self.store.get_desktop_by_id(desktop['id'])
+            if desktop is None or desktop['status'] != states.CREATING or \
+                    desktop['instance_id'] is not None:
+                return None
+            # The listing may predate a server created since: ask again.
+            server = self.compute.find_desktop_server(desktop)
+            if server is None:
+                LOG.warning('Desktop of %s stuck in CREATING without a '
+                            'server: its next login creates one',
+                            desktop['subscriber'])
+                # Touched so it is reported once per grace period, not on
+                # every pass.
+                self.store.update_desktop(desktop['id'],
+                                          expected_status=states.CREATING)
+                return 'awaiting_login'
+            if not self.store.update_desktop(
+                    desktop['id'], expected_status=states.CREATING,
+                    instance_id=server.id, status=states.BUILDING,
+                    fault=None):
+                return None
+            by_desktop.pop(desktop['id'], None)
+            LOG.warning('Desktop of %s: adopted instance %s created before '
+                        'an interruption', desktop['subscriber'], server.id)
+            return 'adopted'
+
+    # -- orphans --------------------------------------------------------------
+    def _delete_orphans(self, desktop_id, tagged, created_before):
+        desktop = self.store.get_desktop_by_id(desktop_id)
+        if desktop is not None and (desktop['instance_id'] is None or
+                                    desktop['status'] == states.CREATING):
+            # Not yet paired: adoption's business, after the grace.
+            return 0
+        deleted = 0
+        for server in tagged:
+            if desktop is not None and server.id == desktop['instance_id']:
+                continue
+            created = _created_at(server)
+            if created is None or created > created_before:
+                continue  # too young: a login may be storing it right now
+            subscriber = server.metadata.get(compute_mod.META_SUBSCRIBER)
+            if subscriber:
+                with self.locks.subscriber(subscriber):
+                    if not self._still_orphan(desktop_id, server.id):
+                        continue
+                    self.compute.delete(server.id)
+            else:
+                self.compute.delete(server.id)
+            LOG.warning('Deleted orphan server %s of desktop %s (%s)',
+                        server.id, desktop_id,
+                        'no such desktop' if desktop is None
+                        else 'the desktop maps %s' % desktop['instance_id'])
+            deleted += 1
+        return deleted
+
+    def _still_orphan(self, desktop_id, server_id):
+        desktop = self.store.get_desktop_by_id(desktop_id)
+        if desktop is None:
+            return True
+        return desktop['instance_id'] is not None and \
+            desktop['instance_id'] != server_id and \
+            desktop['status'] != states.CREATING
+
+    # -- instances lost outside the service -----------------------------------
+    def _find_lost(self, servers):
+        lost = 0
+        marker = None
+        while True:
+            page = self.store.list_desktops(limit=_PAGE, marker=marker)
+            for desktop in page:
+                instance_id = desktop['instance_id']
+                if instance_id is None or desktop['status'] in _IN_HAND:
+                    continue
+                server = servers.get(instance_id)
+                if server is not None and \
+                        server.status != states.NOVA_ERROR:
+                    continue
+                if desktop['status'] == states.ERROR:
+                    continue  # already marked; the next login rebuilds
+                try:
+                    if self.instance_lost(instance_id):
+                        lost += 1
+                except exceptions.Busy:
+                    LOG.info('Desktop of %s busy; checked again next pass',
+                             desktop['subscriber'])
+            if len(page) < _PAGE:
+                return lost
+            marker = page[-1]['subscriber']
+
+    def instance_lost(self, instance_id, reason=None):
+        """Mark the desktop of ``instance_id`` if Nova lost or broke it.
+
+        Nova is asked first: a listing or a notification may be stale.
+        Returns True if a desktop was marked (or its session failed).
+        """
+        desktop = self.store.get_desktop_by_instance(instance_id)
+        if desktop is None:
+            return False
+        with self.locks.subscriber(desktop['subscriber']):
+            desktop = self.store.get_desktop_by_id(desktop['id'])
+            if desktop is None or desktop['instance_id'] != instance_id or \
+                    desktop['status'] in _IN_HAND:
+                return False
+            server = self.compute.get_server(instance_id)
+            if server is not None and server.status not in (
+                    states.NOVA_ERROR, states.NOVA_DELETED):
+                return False
+            fault = reason or 'instance %s was %s outside the service' % (
+                instance_id, 'deleted' if server is None or
+                server.status == states.NOVA_DELETED else 'put in ERROR')
+            session = self.store.get_open_session(desktop['subscriber'])
+            if session is not None:
+                # sync fails (or ends) the session and ends its charging.
+                self.manager.sync(session)
+                desktop = self.store.get_desktop_by_id(desktop['id'])
+            if desktop['status'] == states.ERROR:
+                LOG.warning('Desktop of %s: %s', desktop['subscriber'],
+                            fault)
+                return True
+            marked = self.store.update_desktop(
+                desktop['id'], expected_status=desktop['status'],
+                status=states.ERROR, fault=fault[:255])
+            if marked:
+                LOG.warning('Desktop of %s marked ERROR: %s; the next '
+                            'login rebuilds it', desktop['subscriber'],
+                            fault)
+            return marked
