@@ -1,0 +1,228 @@
+"""The desktop store on sqlite, MariaDB and PostgreSQL.
+
+"One desktop per subscriber" and "one open session per subscriber" must be
+facts of every database the service supports, and each charging
+transition must be won by exactly one of many concurrent workers.
+MariaDB and PostgreSQL databases are provisioned per test with oslo.db's
+provisioning (the ``openstack_citest`` user); in CI a missing server
+fails the test instead of skipping it.
+"""
+
+import concurrent.futures
+import datetime
+import os
+import textwrap
+import threading
+
+from alembic import autogenerate
+from alembic import migration as alembic_migration
+import fixtures
+from oslo_db import exception as db_exc
+import sqlalchemy as sa
+import testtools
+
+from vdesk_openstack import conf as vdesk_conf
+from vdesk_openstack.desktops.db import api as db_api
+from vdesk_openstack.desktops.db import models
+from vdesk_openstack.desktops import exceptions
+from vdesk_openstack.desktops import states
+from vdesk_openstack.tests.functional.desktops import databases
+
+IMSI = '001010000000001'
+
+
+class _StoreTests(object):
+    """Run against every backend; subclasses provide ``url()``."""
+
+    def setUp(self):
+        super().setUp()
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'vdesk.conf')
+        with open(path, 'w') as f:
+            f.write(textwrap.dedent('''\
+                [database]
+                connection = {url}
+                max_pool_size = 20
+                ''').format(url=self.url(tmp)))
+        self.store = db_api.DesktopStore(vdesk_conf.make_vdesk_conf([path]))
+        self.addCleanup(self.store.engine.dispose)
+        self.store.db_sync()
+
+    def desktop(self, imsi=IMSI):
+        return self.store.create_desktop(imsi, 'user', 'gold')
+
+    def session(self, desktop):
+        return self.store.open_session(desktop, states.BUILDING, {},
+                                       'spice-direct', restored=False)
+
+    # -- schema -------------------------------------------------------------
+    def test_migrations_match_models(self):
+        self.store.db_sync()  # idempotent at head
+        with self.store.engine.connect() as conn:
+            context = alembic_migration.MigrationContext.configure(conn)
+            self.assertEqual('0001', context.get_current_revision())
+            diff = autogenerate.compare_metadata(context,
+                                                 models.Base.metadata)
+        self.assertEqual([], diff)
+
+    def test_hot_lookups_use_unique_indexes(self):
+        inspector = sa.inspect(self.store.engine)
+
+        def unique_columns(table):
+            found = [tuple(u['column_names'])
+                     for u in inspector.get_unique_constraints(table)]
+            found += [tuple(i['column_names'])
+                      for i in inspector.get_indexes(table) if i['unique']]
+            return set(found)
+
+        self.assertIn(('subscriber',), unique_columns('desktops'))
+        self.assertIn(('instance_id',), unique_columns('desktops'))
+        self.assertIn(('subscriber', 'is_open'), unique_columns('sessions'))
+
+    # -- constraints ----------------------------------------------------------
+    def test_one_desktop_per_subscriber(self):
+        desktop = self.desktop()
+        self.assertRaises(exceptions.Conflict, self.desktop)
+        self.assertEqual(desktop['id'], self.store.get_desktop(IMSI)['id'])
+        other = self.desktop('001010000000002')
+        self.assertNotEqual(desktop['id'], other['id'])
+
+    def test_one_desktop_per_subscriber_under_threads(self):
+        barrier = threading.Barrier(8)
+
+        def create(_):
+            barrier.wait()
+            try:
+                return self.desktop()
+            except exceptions.Conflict:
+                return None
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            created = [d for d in pool.map(create, range(8)) if d]
+        self.assertEqual(1, len(created))
+
+    def test_one_instance_per_desktop(self):
+        first = self.desktop()
+        second = self.desktop('001010000000002')
+        self.assertTrue(self.store.update_desktop(first['id'],
+                                                  instance_id='i-1'))
+        self.assertRaises(db_exc.DBDuplicateEntry, self.store.update_desktop,
+                          second['id'], instance_id='i-1')
+        self.assertEqual(first['id'],
+                         self.store.get_desktop_by_instance('i-1')['id'])
+
+    def test_one_open_session_per_subscriber(self):
+        desktop = self.desktop()
+        first = self.session(desktop)
+        self.assertIsNotNone(first)
+        self.assertIsNone(self.session(desktop))
+        self.assertEqual(first['id'],
+                         self.store.get_open_session(IMSI)['id'])
+        # Ended sessions are history: any number of them, and a new one
+        # may open.
+        self.assertTrue(self.store.end_session(first['id'],
+                                               states.CAUSE_USER_REQUEST))
+        self.assertFalse(self.store.end_session(first['id'],
+                                                states.CAUSE_USER_REQUEST))
+        self.assertIsNone(self.store.get_open_session(IMSI))
+        second = self.session(desktop)
+        self.assertIsNotNone(second)
+        self.store.end_session(second['id'], states.CAUSE_IDLE_TIMEOUT)
+        self.assertIsNotNone(self.session(desktop))
+        ended = self.store.get_session(first['id'])
+        self.assertEqual(states.ENDED, ended['status'])
+        self.assertEqual(states.CAUSE_USER_REQUEST,
+                         ended['terminate_cause'])
+
+    def test_conditional_updates(self):
+        desktop = self.desktop()
+        self.assertFalse(self.store.update_desktop(
+            desktop['id'], expected_status=states.ACTIVE, fault='x'))
+        self.assertTrue(self.store.update_desktop(
+            desktop['id'], expected_status=(states.CREATING, states.ERROR),
+            status=states.BUILDING))
+        session = self.session(self.store.get_desktop(IMSI))
+        self.assertFalse(self.store.update_session(
+            session['id'], expected_status=states.ACTIVE, fault='x'))
+        self.assertTrue(self.store.update_session(
+            session['id'], expected_status=states.BUILDING,
+            status=states.ACTIVE))
+
+    def test_claim_charging_exactly_once_under_threads(self):
+        session = self.session(self.desktop())
+        workers = 12
+        barrier = threading.Barrier(workers)
+
+        def claim(to_state, from_state):
+            barrier.wait()
+            return self.store.claim_charging(session['id'], from_state,
+                                             to_state)
+
+        for from_state, to_state in (
+                (states.CHARGING_NONE, states.CHARGING_STARTED),
+                (states.CHARGING_STARTED, states.CHARGING_ENDED)):
+            with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+                wins = list(pool.map(
+                    lambda _: claim(to_state, from_state), range(workers)))
+            self.assertEqual(1, wins.count(True), (from_state, to_state))
+            self.assertEqual(to_state,
+                             self.store.get_session(session['id'])
+                             ['charging'])
+
+    def test_engine_queries(self):
+        old = self.desktop()
+        young = self.desktop('001010000000002')
+        past = db_api.utcnow() - datetime.timedelta(seconds=300)
+        with self.store.engine.begin() as conn:
+            conn.execute(sa.update(models.Desktop).where(
+                models.Desktop.id == old['id']).values(updated_at=past))
+        cutoff = db_api.utcnow() - datetime.timedelta(seconds=60)
+        self.assertEqual([old['id']], [
+            d['id'] for d in self.store.creating_desktops(cutoff)])
+        self.assertEqual(
+            [IMSI, '001010000000002'],
+            [d['subscriber'] for d in self.store.list_desktops()])
+        self.assertEqual(['001010000000002'], [
+            d['subscriber'] for d in self.store.list_desktops(marker=IMSI)])
+
+        session = self.session(young)
+        self.store.update_session(session['id'], status=states.ACTIVE,
+                                  last_seen_at=past)
+        self.assertEqual([session['id']], [
+            s['id'] for s in self.store.idle_sessions(cutoff)])
+        self.assertEqual([session['id']], [
+            s['id'] for s in self.store.sessions_in((states.ACTIVE,))])
+        self.store.claim_charging(session['id'], states.CHARGING_NONE,
+                                  states.CHARGING_STARTED)
+        self.store.end_session(session['id'], states.CAUSE_IDLE_TIMEOUT)
+        self.assertEqual([session['id']], [
+            s['id'] for s in self.store.ended_uncharged_sessions()])
+        self.assertEqual([], self.store.sessions_in((states.ACTIVE,)))
+
+    def test_delete_desktop_removes_its_sessions(self):
+        desktop = self.desktop()
+        session = self.session(desktop)
+        self.store.end_session(session['id'], states.CAUSE_USER_REQUEST)
+        self.session(desktop)
+        self.assertTrue(self.store.delete_desktop(desktop['id']))
+        self.assertIsNone(self.store.get_desktop(IMSI))
+        self.assertIsNone(self.store.get_session(session['id']))
+        self.assertIsNone(self.store.get_open_session(IMSI))
+
+
+class SqliteStoreTest(_StoreTests, testtools.TestCase):
+
+    def url(self, tmp):
+        return 'sqlite:///%s/desktops.sqlite' % tmp
+
+
+class MySQLStoreTest(_StoreTests, testtools.TestCase):
+
+    def url(self, tmp):
+        return databases.provision_database(self, 'mysql')
+
+
+class PostgresqlStoreTest(_StoreTests, testtools.TestCase):
+
+    def url(self, tmp):
+        return databases.provision_database(self, 'postgresql')
