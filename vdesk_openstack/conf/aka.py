@@ -39,6 +39,13 @@ aka_opts = [
                     'max_failures failed answers. While locked out, the '
                     'subscriber still receives challenges, but no answer '
                     'succeeds.'),
+    cfg.BoolOpt('announce_logins', default=True,
+                help='After each successful SIM login, emit a '
+                     '"vdesk.subscriber.authenticated" notification '
+                     '(Keystone\'s [oslo_messaging_notifications] transport '
+                     'and driver) so the desktop engine starts restoring '
+                     'the subscriber\'s desktop before it is asked for. '
+                     'Sent in the background; a login never waits for it.'),
 ]
 
 

@@ -35,6 +35,11 @@ desktops_opts = [
                help='Seconds after the subscriber\'s last request after '
                     'which an open session is released (shelve + '
                     'offload). 0 disables idle release.'),
+    cfg.IntOpt('prewarm_timeout', default=300, min=0,
+               help='Seconds a desktop pre-warmed after a SIM login may '
+                    'wait for its subscriber\'s desktop request before it '
+                    'is released again. 0 disables the release (not '
+                    'recommended).'),
     cfg.IntOpt('build_timeout', default=600, min=10,
                help='Seconds a desktop may take to become ACTIVE after a '
                     'create, unshelve or start before the session is put '

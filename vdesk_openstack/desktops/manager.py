@@ -108,6 +108,36 @@ class DesktopManager(object):
                 raise exceptions.NoSession()
             return self._release(session, cause)
 
+    def prewarm(self, subscriber, user_id=None, capabilities=None):
+        """Start bringing the desktop up before the subscriber asks.
+
+        Called when Keystone announces a successful SIM login. Returns True
+        if Nova was set to work; a later login finds the desktop restoring
+        or already active. A pre-warmed desktop nobody logs in to is
+        released after ``[desktops] prewarm_timeout``.
+        """
+        try:
+            caps = caps_mod.parse(capabilities)
+        except exceptions.Invalid:
+            caps = caps_mod.parse({})
+        with self.locks.subscriber(subscriber):
+            if self.store.get_open_session(subscriber) is not None:
+                return False
+            try:
+                plan = self._plan(subscriber)
+            except exceptions.NoPlan:
+                return False
+            desktop = self.store.get_desktop(subscriber)
+            if desktop is None:
+                desktop = self.store.create_desktop(subscriber, user_id,
+                                                    plan.name)
+            elif desktop['status'] in (states.ACTIVE, states.RESTORING,
+                                       states.BUILDING):
+                return False
+            self._bring_up(desktop, plan, caps)
+            LOG.info('Desktop of %s pre-warmed', subscriber)
+            return True
+
     # -- admin calls --------------------------------------------------------
     def release(self, subscriber):
         """Force release (admin): like a logout, cause Admin-Reset."""
@@ -176,7 +206,10 @@ class DesktopManager(object):
                     instance_id, 'in ERROR' if server else 'deleted'))
             self._create_instance(desktop, plan, caps)
             return states.BUILDING, False, True
-        if server.status in _RESTORABLE:
+        if getattr(server, 'task_state', None):
+            # Already on its way (e.g. pre-warmed): do not ask again.
+            pass
+        elif server.status in _RESTORABLE:
             self.compute.unshelve(server.id)
         elif server.status == states.NOVA_SHUTOFF:
             self.compute.start(server.id)
@@ -387,10 +420,28 @@ class DesktopManager(object):
                 except exceptions.DesktopError as e:
                     LOG.warning('Idle release of %s failed: %s',
                                 session['subscriber'], e)
+        prewarm = self.conf.desktops.prewarm_timeout
+        if prewarm:
+            cutoff = db_api.utcnow() - datetime.timedelta(seconds=prewarm)
+            for desktop in self.store.unclaimed_desktops(cutoff):
+                self._release_unclaimed(desktop)
         for session in self.store.ended_uncharged_sessions():
             desktop = self.store.get_desktop_by_id(session['desktop_id'])
             if desktop is not None:
                 self._charge_end(session, desktop)
+
+    def _release_unclaimed(self, desktop):
+        """Shelve a pre-warmed desktop nobody logged in to."""
+        with self.locks.subscriber(desktop['subscriber']):
+            if self.store.get_open_session(desktop['subscriber']):
+                return
+            server = self.compute.get_server(desktop['instance_id'])
+            if server is not None and server.status == states.NOVA_ACTIVE:
+                LOG.info('Pre-warmed desktop of %s unused: releasing',
+                         desktop['subscriber'])
+                self.compute.shelve(server.id)
+            self.store.update_desktop(desktop['id'],
+                                      status=states.RELEASED)
 
     def wait_for(self, subscriber, status, timeout=120.0, interval=0.2):
         """Poll until the open session has ``status`` (sandbox, tests).

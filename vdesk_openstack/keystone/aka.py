@@ -19,6 +19,7 @@ CK and IK never reach a log line.
 """
 
 import hmac
+import json
 import secrets
 import threading
 import time
@@ -36,6 +37,7 @@ from vdesk_openstack.hss import api as hss_api
 from vdesk_openstack.hss import exceptions as hss_exc
 from vdesk_openstack.hss.sql import driver as sql_driver
 from vdesk_openstack.hss import validation
+from vdesk_openstack.keystone import announce
 
 CONF = keystone.conf.CONF
 aka_conf.register_opts(CONF)
@@ -47,6 +49,8 @@ METHOD_NAME = 'aka'
 DEFAULT_AMF = b'\x80\x00'
 _FAILED = 'SIM authentication failed'
 _MALFORMED = 'Invalid SIM authentication request'
+# Largest capabilities object (JSON) a UE may attach to its answer.
+_MAX_CAPABILITIES = 2048
 # Users whose role assignment this process has checked: bounded, because a
 # node may see millions of subscribers.
 _GRANT_CACHE_SIZE = 100000
@@ -90,6 +94,21 @@ def parse_payload(payload):
     return imsi, context, res, auts
 
 
+def parse_capabilities(payload):
+    """The UE's capabilities sent with the answer (opaque here), or None.
+
+    The desktop service validates them; Keystone only bounds their size.
+    """
+    caps = payload.get('capabilities') if isinstance(payload, dict) \
+        else None
+    if caps is None:
+        return None
+    if not isinstance(caps, dict) or len(
+            json.dumps(caps)) > _MAX_CAPABILITIES:
+        raise exception.ValidationError(message=_MALFORMED)
+    return caps
+
+
 class Aka(base.AuthMethodHandler):
     """The ``aka`` method: a thin adapter between Keystone and the HSS."""
 
@@ -98,6 +117,7 @@ class Aka(base.AuthMethodHandler):
         self._hss = None
         self._lock = threading.Lock()
         self._granted = set()
+        self._announcer = announce.Announcer(CONF)
 
     @property
     def hss(self):
@@ -111,10 +131,11 @@ class Aka(base.AuthMethodHandler):
 
     def authenticate(self, auth_payload):
         imsi, context, res, auts = parse_payload(auth_payload)
+        capabilities = parse_capabilities(auth_payload)
         try:
             if context is None:
                 return self._challenge(imsi)
-            return self._answer(imsi, context, res, auts)
+            return self._answer(imsi, context, res, auts, capabilities)
         except (exception.Unauthorized, exception.ValidationError):
             raise
         except hss_exc.HssError as e:
@@ -165,7 +186,7 @@ class Aka(base.AuthMethodHandler):
                                     CONF.vdesk_aka.lockout_duration)
         raise exception.Unauthorized(_FAILED)
 
-    def _answer(self, imsi, context, res, auts):
+    def _answer(self, imsi, context, res, auts, capabilities=None):
         challenge = self.hss.consume_challenge(context)
         if challenge is None:
             self._fail(imsi, 'unknown or already used challenge')
@@ -190,6 +211,7 @@ class Aka(base.AuthMethodHandler):
         self.hss.clear_failures(imsi)
         user_id = self._ensure_user(imsi)
         LOG.info('AKA login of %s succeeded', imsi)
+        self._announcer.announce(imsi, user_id, capabilities)
         return base.AuthHandlerResponse(
             status=True, response_body=None,
             response_data={'user_id': user_id})

@@ -115,6 +115,21 @@ class DesktopStore(object):
             return session.execute(sa.delete(models.Desktop).where(
                 models.Desktop.id == desktop_id)).rowcount == 1
 
+    def unclaimed_desktops(self, before, limit=500):
+        """Pre-warmed desktops with no open session since ``before``."""
+        open_sessions = sa.select(models.Session.desktop_id).where(
+            models.Session.is_open.is_(True))
+        with self._db.reader() as session:
+            return [_as_dict(r) for r in session.scalars(
+                sa.select(models.Desktop).where(
+                    models.Desktop.status.in_((states.ACTIVE,
+                                               states.RESTORING,
+                                               states.BUILDING)),
+                    models.Desktop.updated_at < before,
+                    models.Desktop.instance_id.is_not(None),
+                    models.Desktop.id.not_in(open_sessions))
+                .limit(limit))]
+
     def creating_desktops(self, before):
         """Desktops stuck in CREATING since before ``before``."""
         with self._db.reader() as session:

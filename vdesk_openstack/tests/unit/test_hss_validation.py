@@ -128,3 +128,12 @@ class AkaPayloadTest(testtools.TestCase):
                     {'user': user, 'context': 7, 'res': 'a5' * 8}):
             self.assertRaises(ks_exception.ValidationError,
                               aka.parse_payload, bad)
+
+    def test_capabilities_pass_through_bounded(self):
+        self.assertIsNone(aka.parse_capabilities({'user': {}}))
+        caps = {'client': 'native', 'usb': True}
+        self.assertEqual(caps, aka.parse_capabilities(
+            {'capabilities': caps}))
+        for bad in ('native', ['usb'], {'x': 'y' * 3000}):
+            self.assertRaises(ks_exception.ValidationError,
+                              aka.parse_capabilities, {'capabilities': bad})

@@ -1,6 +1,7 @@
 """Login, restore and release against Nova's real services (figs. 6-8)."""
 
 import concurrent.futures
+import time
 
 from vdesk_openstack.desktops import exceptions
 from vdesk_openstack.desktops import states
@@ -121,6 +122,39 @@ class DesktopLifecycleTest(harness.DesktopTestCase):
                          self.store.get_desktop(imsi)['instance_id'])
         self.assertEqual(1, len([s for s in self.admin_api.get_servers()
                                  if s['name'] == 'desktop-%s' % imsi]))
+
+    def test_prewarm_restores_before_the_request_and_times_out(self):
+        imsi = self.add_subscriber('gold')
+        self.manager.login(imsi, 'u', {})
+        self.manager.wait_for(imsi, states.ACTIVE)
+        uuid = self.store.get_desktop(imsi)['instance_id']
+        self.manager.logout(imsi)
+        self.manager.wait_for(imsi, states.ENDED)
+        self._wait_for_status({'id': uuid}, 'SHELVED_OFFLOADED')
+
+        # Keystone announced the SIM login: the desktop comes back alone.
+        self.assertTrue(self.manager.prewarm(imsi, 'u', {'usb': True}))
+        self.assertFalse(self.manager.prewarm(imsi, 'u'))  # once
+        self._wait_for_status({'id': uuid}, 'ACTIVE')
+        session = self.manager.login(imsi, 'u', {})
+        self.assertTrue(session['restored'])
+        self.assertEqual(states.ACTIVE, self.manager.sync(session)['status'])
+        self.manager.logout(imsi)
+        self.manager.wait_for(imsi, states.ENDED)
+
+        # Pre-warmed, never asked for: released after prewarm_timeout.
+        self._wait_for_status({'id': uuid}, 'SHELVED_OFFLOADED')
+        self.manager.prewarm(imsi)
+        self._wait_for_status({'id': uuid}, 'ACTIVE')
+        self.vconf.set_override('prewarm_timeout', 1, group='desktops')
+        self.addCleanup(self.vconf.clear_override, 'prewarm_timeout',
+                        group='desktops')
+        time.sleep(1.5)
+        self.manager.periodic()
+        self._wait_for_status({'id': uuid}, 'SHELVED_OFFLOADED')
+        self.assertEqual(states.RELEASED,
+                         self.store.get_desktop(imsi)['status'])
+        self.assertIsNone(self.store.get_open_session(imsi))
 
     def test_errors(self):
         self.assertRaises(exceptions.NoSession, self.manager.get_session,
