@@ -51,10 +51,13 @@ class V3Aka(base.Auth):
     :param usim_state_file: file keeping the USIM's SQN state between runs
         (recommended: without it, replayed challenges cannot be detected
         across runs).
+    :param capabilities: the device's I/O capabilities (the desktop
+        login's ``capabilities`` object), sent with the answer so that the
+        network can prepare the desktop before it is asked for.
     """
 
     def __init__(self, auth_url, imsi, k, opc=None, op=None,
-                 usim_state_file=None, **kwargs):
+                 usim_state_file=None, capabilities=None, **kwargs):
         self._method = AkaMethod(imsi=imsi)
         super().__init__(auth_url, [self._method], **kwargs)
         k_bytes = _hex(k, 'k')
@@ -65,6 +68,7 @@ class V3Aka(base.Auth):
         else:
             opc_bytes = milenage.opc(k_bytes, _hex(op, 'op'))
         self.imsi = imsi
+        self.capabilities = capabilities
         self._usim = usim_store.UsimStore(k_bytes, opc_bytes,
                                           usim_state_file)
 
@@ -102,6 +106,8 @@ class V3Aka(base.Auth):
                                        'auts': sync.auts.hex()}
                 continue
             self._method.answer = {'context': context, 'res': answer.res.hex()}
+            if self.capabilities is not None:
+                self._method.answer['capabilities'] = self.capabilities
 
 
 def _hex(value, name):
