@@ -9,7 +9,9 @@ subscriber project. ``tox -e genpolicy`` writes etc/vdesk/policy.yaml.sample.
 import itertools
 
 from vdesk_openstack.policies import base
+from vdesk_openstack.policies import desktops
 
 
 def list_rules():
-    return list(itertools.chain(base.list_rules()))
+    return list(itertools.chain(base.list_rules(),
+                                desktops.list_rules()))
