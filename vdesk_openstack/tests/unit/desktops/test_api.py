@@ -1,0 +1,126 @@
+"""The API's dispatch, policy and error mapping, on a fake manager."""
+
+import json
+from unittest import mock
+
+import testtools
+import webob
+
+from vdesk_openstack import conf as vdesk_conf
+from vdesk_openstack.desktops.api import app
+from vdesk_openstack.desktops.api import faults
+from vdesk_openstack.desktops.api import policy
+from vdesk_openstack.desktops.api import v1
+from vdesk_openstack.desktops import exceptions
+
+IMSI = '001010000000001'
+SESSION = {'id': 's1', 'desktop_id': 'd1', 'status': 'BUILDING',
+           'restored': False, 'rebuilt': False,
+           'console_type': 'spice-html5', 'capabilities': {},
+           'started_at': None, 'active_at': None, 'ended_at': None,
+           'fault': None}
+
+
+class ApiTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.manager = mock.Mock()
+        self.manager.store.get_desktop_by_id.return_value = {
+            'instance_id': 'uuid-1'}
+        self.manager.login.return_value = SESSION
+        conf = vdesk_conf.make_vdesk_conf()
+        self.app = app.Router(
+            v1.API(self.manager, policy.Enforcer(conf)).routes())
+
+    def request(self, method, path, user=IMSI, roles='member,reader',
+                body=None):
+        req = webob.Request.blank(path, method=method)
+        req.headers.update({'X-User-Name': user, 'X-User-Id': 'uid',
+                            'X-Project-Id': 'pid', 'X-Roles': roles})
+        if body is not None:
+            req.body = body if isinstance(body, bytes) else \
+                json.dumps(body).encode()
+        response = req.get_response(self.app)
+        return response, json.loads(response.body or b'null')
+
+    def assertError(self, code, result):
+        response, body = result
+        self.assertEqual(code, response.status_int)
+        self.assertEqual(code, body['error']['code'])
+        self.assertEqual(response.status.split(' ', 1)[1],
+                         body['error']['title'])
+        return body['error']['message']
+
+    def test_login_passes_the_token_user(self):
+        response, body = self.request('POST', '/desktop/session',
+                                      body={'capabilities': {'usb': True}})
+        self.assertEqual(202, response.status_int)
+        self.manager.login.assert_called_once_with(IMSI, 'uid',
+                                                   {'usb': True})
+        self.assertEqual('uuid-1', body['session']['desktop_id'])
+
+    def test_malformed_bodies(self):
+        for raw in (b'{', b'"x"', b'[' * 5000, b'\xff',
+                    b'{"capabilities": {}, "imsi": "1"}'):
+            self.assertError(400, self.request('POST', '/desktop/session',
+                                               body=raw))
+        self.manager.login.assert_not_called()
+
+    def test_policy(self):
+        self.assertError(403, self.request('GET', '/desktops'))
+        self.assertError(403, self.request('GET', '/desktop/session',
+                                           roles='admin,member'))
+        self.assertError(403, self.request('GET', '/desktop/session',
+                                           roles='reader'))
+        message = self.assertError(403, self.request(
+            'GET', '/desktop/session', user='alice'))
+        self.assertIn('IMSI', message)
+        self.manager.get_session.assert_not_called()
+
+    def test_desktop_errors_keep_their_code(self):
+        for error, code in ((exceptions.NoSession(), 404),
+                            (exceptions.NotActive(), 409),
+                            (exceptions.Busy(), 409),
+                            (exceptions.Invalid('bad'), 400),
+                            (exceptions.Unavailable(), 503)):
+            self.manager.get_session.side_effect = error
+            message = self.assertError(code, self.request(
+                'GET', '/desktop/session'))
+            self.assertEqual(str(error), message)
+
+    def test_unexpected_errors_tell_nothing(self):
+        for error in (RuntimeError('db password is hunter2'),
+                      exceptions.DesktopError('internal detail')):
+            self.manager.get_session.side_effect = error
+            message = self.assertError(500, self.request(
+                'GET', '/desktop/session'))
+            self.assertEqual(faults.INTERNAL_MESSAGE, message)
+
+    def test_admin_input(self):
+        admin = {'roles': 'admin,member,reader', 'user': 'admin'}
+        self.assertError(400, self.request('GET', '/desktops/x1', **admin))
+        self.assertError(400, self.request('GET', '/desktops?limit=5000',
+                                           **admin))
+        self.assertError(400, self.request('GET', '/desktops?limit=1&limit=2',
+                                           **admin))
+        self.manager.store.get_desktop.return_value = None
+        self.assertError(404, self.request('GET', '/desktops/%s' % IMSI,
+                                           **admin))
+        self.manager.delete.return_value = None
+        response, _ = self.request('DELETE', '/desktops/%s' % IMSI, **admin)
+        self.assertEqual(204, response.status_int)
+        self.manager.delete.assert_called_once_with(IMSI)
+
+    def test_console_arguments(self):
+        for query in ('type=rdp', 'format=pdf', 'type=novnc&format=vv',
+                      'other=1'):
+            self.assertError(400, self.request(
+                'GET', '/desktop/console?' + query))
+        self.manager.console.assert_not_called()
+
+    def test_dispatch(self):
+        message = self.assertError(405, self.request('PUT',
+                                                     '/desktop/session'))
+        self.assertIn('POST', message)
+        self.assertError(404, self.request('GET', '/nothing'))
