@@ -17,6 +17,7 @@ from vdesk_openstack import conf as vdesk_conf
 from vdesk_openstack import hss
 from vdesk_openstack.hss import api as hss_api
 from vdesk_openstack.sandbox import keystone
+from vdesk_openstack.sandbox import net
 
 PLANS = (
     hss_api.Plan(name='gold', vcpus=2, ram_mb=4096, disk_gb=20,
@@ -69,8 +70,12 @@ class AllInOne(object):
 
     def start(self):
         try:
-            self.deployment.setup()
-            self.server = self.deployment.start()
+            # The catalog must hold Keystone's real URL: services behind
+            # keystonemiddleware find Keystone through it.
+            port = net.free_port()
+            self.deployment.setup(
+                public_url='http://127.0.0.1:%d/v3' % port)
+            self.server = self.deployment.start(port=port)
             self.url = self.server.url
             self.deployment.create_subscriber_project(self.url)
         except BaseException:

@@ -1,4 +1,9 @@
-"""``vdesk-sandbox`` as the README runs it (console script, real services)."""
+"""``vdesk-sandbox`` as the README runs it (console script, real services).
+
+The sandbox is the whole system: HSS, Keystone with SIM login, Nova with
+our scheduler plugins, the desktop service behind keystonemiddleware, and
+charging to FreeRADIUS. These tests check contract 4.6 from the outside.
+"""
 
 import json
 import os
@@ -6,64 +11,97 @@ import signal
 import subprocess
 import sys
 
-from keystoneauth1 import session as ks_session
 import psutil
 import testtools
 
-from vdesk_openstack.client import v3aka
+from vdesk_openstack.tests import services
 
 
-def _cli():
-    return os.path.join(os.path.dirname(sys.executable), 'vdesk-sandbox')
+def _bin(name):
+    return os.path.join(os.path.dirname(sys.executable), name)
 
 
 class SandboxTest(testtools.TestCase):
 
-    def test_json_run_logs_every_subscriber_in_twice_and_cleans_up(self):
-        result = subprocess.run([_cli(), '--subscribers', '2', '--json'],
-                                capture_output=True, text=True, timeout=300,
-                                check=False)
-        self.assertEqual(0, result.returncode, result.stderr)
+    def test_json_report_follows_the_contract(self):
+        services.require(self, 'freeradius')
+        result = subprocess.run(
+            [_bin('vdesk-sandbox'), '--subscribers', '2', '--hosts', '2',
+             '--json'], capture_output=True, text=True, timeout=600,
+            check=False)
+        self.assertEqual(0, result.returncode, result.stderr[-3000:])
         report = json.loads(result.stdout)
+        self.assertEqual('freeradius-detail', report['accounting_source'])
         self.assertEqual(['001010000000001', '001010000000002'],
                          [s['imsi'] for s in report['subscribers']])
         for sub in report['subscribers']:
-            self.assertEqual(['step-by-step', 'v3aka'],
-                             [login['method'] for login in sub['logins']])
-            self.assertEqual(1, len({login['user_id']
-                                     for login in sub['logins']}))
-        self.assertIn('<- 401 challenge RAND=', result.stderr)
-        # Nothing is left listening.
-        port = int(report['keystone_url'].split(':')[2].split('/')[0])
-        listening = [c for c in psutil.net_connections('tcp')
-                     if c.laddr and c.laddr.port == port
-                     and c.status == psutil.CONN_LISTEN]
-        self.assertEqual([], listening)
+            first, second = sub['logins']
+            self.assertFalse(first['restored'])
+            self.assertTrue(second['restored'])
+            # The same VM comes back: the instance UUID is unchanged.
+            self.assertEqual(first['desktop_id'], second['desktop_id'])
+            self.assertEqual(36, len(first['desktop_id']))
+            self.assertEqual('SHELVED_OFFLOADED', sub['after_logout'])
+            # Start, interim(s) while in use, Stop; Start ... Stop.
+            acct = sub['accounting']
+            self.assertEqual(['Start', 'Stop', 'Start', 'Stop'],
+                             [a for a in acct if a != 'Interim-Update'])
+            self.assertIn('Interim-Update', acct[:acct.index('Stop')])
+        self.assertEqual(2, sum(report['hosts'].values()))
+        self.assertEqual(set(),
+                         set(report['hosts']) - {'compute1', 'compute2'})
 
     def test_bad_arguments(self):
-        result = subprocess.run([_cli(), '--subscribers', '0'],
-                                capture_output=True, text=True, timeout=60,
-                                check=False)
-        self.assertEqual(2, result.returncode)
-        self.assertIn('--subscribers: must be an integer', result.stderr)
+        for args, message in ((['--subscribers', '0'], '--subscribers'),
+                              (['--hosts', 'x'], '--hosts')):
+            result = subprocess.run([_bin('vdesk-sandbox')] + args,
+                                    capture_output=True, text=True,
+                                    timeout=60, check=False)
+            self.assertEqual(2, result.returncode)
+            self.assertIn(message, result.stderr)
 
-    def test_serve_until_sigterm(self):
-        proc = subprocess.Popen([_cli(), '--serve', '--subscribers', '1'],
-                                stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, text=True)
+    def test_serve_and_use_it_with_the_openstack_cli(self):
+        services.require(self, 'freeradius')
+        proc = subprocess.Popen(
+            [_bin('vdesk-sandbox'), '--serve', '--subscribers', '1',
+             '--hosts', '1'], stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, text=True)
         self.addCleanup(proc.kill)
         info = json.loads(proc.stdout.readline())
         sub = info['subscribers'][0]
-        auth = v3aka.V3Aka(info['keystone_url'], imsi=sub['imsi'],
-                           k=sub['k'], opc=sub['opc'],
-                           project_name='subscribers',
-                           project_domain_name='vdesk')
-        ref = auth.get_access(ks_session.Session(auth=auth))
-        self.assertEqual(sub['imsi'], ref.username)
-        self.assertEqual('admin', info['admin']['username'])
+        env = dict(os.environ, OS_AUTH_TYPE='v3aka',
+                   OS_AUTH_URL=info['keystone_url'], OS_IMSI=sub['imsi'],
+                   OS_K=sub['k'], OS_OPC=sub['opc'],
+                   OS_PROJECT_NAME='subscribers',
+                   OS_PROJECT_DOMAIN_NAME='vdesk',
+                   OS_IDENTITY_API_VERSION='3')
+        env.pop('OS_CLOUD', None)
+
+        def openstack(*args):
+            result = subprocess.run(
+                [_bin('openstack')] + list(args) + ['-f', 'json'],
+                capture_output=True, text=True, env=env, timeout=300,
+                check=False)
+            self.assertEqual(0, result.returncode, result.stderr)
+            return json.loads(result.stdout) if result.stdout.strip() \
+                else None
+
+        # The desktop endpoint comes from Keystone's catalog.
+        session = openstack('desktop', 'login', '--browser')
+        self.assertEqual('ACTIVE', session['status'])
+        self.assertEqual('spice-html5', session['console_type'])
+        console = openstack('desktop', 'console')
+        self.assertEqual('spice-html5', console['type'])
+        self.assertIn('token', console['url'])
+        shown = openstack('desktop', 'show')
+        self.assertEqual(session['desktop_id'], shown['desktop_id'])
+        result = subprocess.run([_bin('openstack'), 'desktop', 'logout'],
+                                capture_output=True, text=True, env=env,
+                                timeout=300, check=False)
+        self.assertEqual(0, result.returncode, result.stderr)
+
         children = psutil.Process(proc.pid).children(recursive=True)
-        self.assertTrue(children)
         proc.send_signal(signal.SIGTERM)
-        self.assertEqual(0, proc.wait(timeout=60))
+        self.assertEqual(0, proc.wait(timeout=120))
         gone, alive = psutil.wait_procs(children, timeout=30)
         self.assertEqual([], alive)
