@@ -40,7 +40,14 @@ def _call(fn, *args, **kwargs):
 
 
 def _row(record, fields):
-    return fields, tuple(record.get(f) for f in fields)
+    return fields, tuple(_field(record, f) for f in fields)
+
+
+def _field(record, name):
+    if name == 'session_status':
+        # Mappings carry their open session (or null) as an object.
+        return (record.get('session') or {}).get('status')
+    return record.get(name)
 
 
 def wait_active(client, timeout, out=sys.stderr, interval=1.0):
@@ -181,7 +188,7 @@ class MappingList(command.Lister):
     def take_action(self, args):
         rows = _call(self.app.client_manager.desktop.mappings, args.limit,
                      args.marker, args.status)
-        return MAPPING_FIELDS, [tuple(r.get(f) for f in MAPPING_FIELDS)
+        return MAPPING_FIELDS, [tuple(_field(r, f) for f in MAPPING_FIELDS)
                                 for r in rows]
 
 
