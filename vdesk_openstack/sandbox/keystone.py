@@ -95,6 +95,11 @@ class KeystoneDeployment(object):
                 [cache]
                 enabled = true
                 backend = dogpile.cache.memory
+                [catalog]
+                # The in-memory cache is per worker process: a catalog
+                # change made through one worker would stay invisible to
+                # the others. (Production uses memcached, shared by all.)
+                caching = false
                 [auth]
                 methods = password,token,application_credential,aka
                 additional_primary_auth_methods = aka

@@ -77,7 +77,15 @@ class SandboxTest(testtools.TestCase):
                    OS_IDENTITY_API_VERSION='3')
         env.pop('OS_CLOUD', None)
 
-        def openstack(*args):
+        admin = info['admin']
+        admin_env = dict(env, OS_AUTH_TYPE='password',
+                         OS_USERNAME=admin['username'],
+                         OS_PASSWORD=admin['password'],
+                         OS_PROJECT_NAME=admin['project_name'],
+                         OS_USER_DOMAIN_NAME=admin['user_domain_name'],
+                         OS_PROJECT_DOMAIN_NAME=admin['project_domain_name'])
+
+        def openstack(*args, env=env):
             result = subprocess.run(
                 [_bin('openstack')] + list(args) + ['-f', 'json'],
                 capture_output=True, text=True, env=env, timeout=300,
@@ -99,6 +107,21 @@ class SandboxTest(testtools.TestCase):
                                 capture_output=True, text=True, env=env,
                                 timeout=300, check=False)
         self.assertEqual(0, result.returncode, result.stderr)
+
+        # The operator's view of the mapping.
+        mappings = openstack('desktop', 'mapping', 'list', env=admin_env)
+        self.assertEqual([sub['imsi']], [m['subscriber'] for m in mappings])
+        self.assertEqual(session['desktop_id'], mappings[0]['desktop_id'])
+        mapping = openstack('desktop', 'mapping', 'show', sub['imsi'],
+                            env=admin_env)
+        self.assertEqual(session['desktop_id'], mapping['desktop_id'])
+        # A subscriber is not an operator.
+        denied = subprocess.run(
+            [_bin('openstack'), 'desktop', 'mapping', 'list'],
+            capture_output=True, text=True, env=env, timeout=300,
+            check=False)
+        self.assertEqual(1, denied.returncode)
+        self.assertIn('403', denied.stderr)
 
         children = psutil.Process(proc.pid).children(recursive=True)
         proc.send_signal(signal.SIGTERM)
