@@ -10,12 +10,13 @@ publisher's section in ceilometer.conf (:mod:`.metering`).
 """
 
 from oslo_config import cfg
+from oslo_log import log as logging
 
 from vdesk_openstack.conf import desktops
 from vdesk_openstack.conf import hss
 
 
-def make_vdesk_conf(config_files=(), args=()):
+def make_vdesk_conf(config_files=(), args=(), prog='vdesk'):
     """Return a private ConfigOpts holding vdesk.conf's options.
 
     A private instance (not ``cfg.CONF``) lets vdesk.conf be read inside a
@@ -25,6 +26,7 @@ def make_vdesk_conf(config_files=(), args=()):
     conf = cfg.ConfigOpts()
     hss.register_opts(conf)
     desktops.register_opts(conf)
-    conf(list(args), project='vdesk', prog='vdesk',
+    logging.register_options(conf)
+    conf(list(args), project='vdesk', prog=prog,
          default_config_files=list(config_files), validate_default_values=True)
     return conf

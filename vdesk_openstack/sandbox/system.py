@@ -21,18 +21,15 @@ listen on real loopback ports that anyone may use.
 import os
 import shutil
 import socket
-import socketserver
-import sys
 import tempfile
 import textwrap
 import threading
-from wsgiref import simple_server
 
 from oslo_log import log as logging
 
-import vdesk_openstack
 from vdesk_openstack import conf as vdesk_conf
 from vdesk_openstack.desktops.api import app as api_app
+from vdesk_openstack.desktops.api import wsgi as api_wsgi
 from vdesk_openstack.desktops import compute
 from vdesk_openstack.desktops.db import api as db_api
 from vdesk_openstack.desktops import locks
@@ -47,24 +44,6 @@ LOG = logging.getLogger(__name__)
 
 RADIUS_SECRET = 'sandbox-radius'  # nosec: loopback sandbox only
 INTERIM_INTERVAL = 2
-
-
-def _etc(*parts):
-    here = os.path.join(os.path.dirname(os.path.abspath(
-        vdesk_openstack.__file__)), '..', 'etc', *parts)
-    if os.path.exists(here):
-        return here
-    return os.path.join(sys.prefix, 'etc', *parts)
-
-
-class _ThreadingServer(socketserver.ThreadingMixIn,
-                       simple_server.WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(simple_server.WSGIRequestHandler):
-    def log_message(self, fmt, *args):
-        LOG.debug('desktop API: ' + fmt, *args)
 
 
 class System(object):
@@ -164,10 +143,8 @@ class System(object):
             compute.Compute(self.nova.connection(), conf),
             locks.SubscriberLocks(conf), self.bridge)
         app = api_app.load_app(conf, self.manager,
-                               _etc('vdesk', 'api-paste.ini'))
-        self._httpd = simple_server.make_server(
-            '127.0.0.1', port, app, server_class=_ThreadingServer,
-            handler_class=_QuietHandler)
+                               api_wsgi.find_paste_file())
+        self._httpd = api_wsgi.make_server(app, port=port)
         threading.Thread(target=self._httpd.serve_forever,
                          name='desktop-api', daemon=True).start()
         self._engine = threading.Thread(target=self._run_engine,

@@ -25,8 +25,7 @@ import openstack
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from vdesk_openstack.conf import desktops as desktops_conf
-from vdesk_openstack.conf import hss as hss_conf
+from vdesk_openstack import conf as vdesk_conf
 from vdesk_openstack.desktops.api import app as api_app
 from vdesk_openstack.desktops import charging
 from vdesk_openstack.desktops import compute
@@ -48,14 +47,7 @@ COMPUTE_API_VERSION = '2.91'
 
 def make_conf(config_files, args=()):
     """vdesk.conf with the logging options (registered before parsing)."""
-    conf = cfg.ConfigOpts()
-    logging.register_options(conf)
-    hss_conf.register_opts(conf)
-    desktops_conf.register_opts(conf)
-    conf(list(args), project='vdesk', prog='vdesk-api',
-         default_config_files=list(config_files),
-         validate_default_values=True)
-    return conf
+    return vdesk_conf.make_vdesk_conf(config_files, args, prog='vdesk-api')
 
 
 def find_paste_file(explicit=None):
