@@ -21,6 +21,7 @@ import uuid
 from keystoneauth1.identity import v3
 from keystoneauth1 import session as ks_session
 import openstack
+from oslo_config import fixture as config_fixture
 import oslo_messaging
 
 from vdesk_openstack.desktops import charging
@@ -76,6 +77,10 @@ class _EngineTestCase(harness.DesktopTestCase):
 
     def setUp(self):
         super().setUp()
+        # [desktops] and [charging] are module-level option groups shared
+        # by every ConfigOpts: overrides must not outlive the test.
+        self.vconf_fixture = self.useFixture(
+            config_fixture.Config(self.vconf))
         # The tests decide when something is old enough to repair.
         self.vconf.set_override('orphan_grace', 0, group='desktops')
         self.reconciler = reconciler_mod.Reconciler(self.manager)
