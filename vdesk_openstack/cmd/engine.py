@@ -12,31 +12,22 @@ oslo.log's options (``--log-file``, ``--debug``, ``[DEFAULT] log_*``).
 import signal
 import sys
 
-from oslo_config import cfg
 from oslo_log import log as logging
 
-from vdesk_openstack.conf import desktops as desktops_conf
-from vdesk_openstack.conf import hss as hss_conf
+from vdesk_openstack import conf as vdesk_conf
+from vdesk_openstack.desktops.api import wsgi
 from vdesk_openstack.desktops import engine as engine_mod
-from vdesk_openstack.desktops import service
 
 LOG = logging.getLogger(__name__)
 
 
-def parse_config(argv):
-    conf = cfg.ConfigOpts()
-    hss_conf.register_opts(conf)
-    desktops_conf.register_opts(conf)
-    logging.register_options(conf)
-    conf(list(argv), project='vdesk', prog='vdesk-engine',
-         validate_default_values=True)
-    return conf
-
-
 def main(argv=None):
-    conf = parse_config(sys.argv[1:] if argv is None else argv)
+    conf = vdesk_conf.make_vdesk_conf(
+        (), sys.argv[1:] if argv is None else argv, prog='vdesk-engine')
     logging.setup(conf, 'vdesk-engine')
-    manager = service.build_manager(conf)
+    # Built exactly as the API builds it: same database, HSS, Nova user,
+    # locks and charging notifier.
+    manager = wsgi.build_manager(conf)
     engine = engine_mod.Engine(conf, manager)
 
     def _stop(signum, frame):

@@ -23,6 +23,7 @@ import time
 
 from oslo_log import log as logging
 
+from vdesk_openstack.desktops import exceptions
 from vdesk_openstack.desktops import listener as listener_mod
 from vdesk_openstack.desktops import reconciler as reconciler_mod
 
@@ -58,13 +59,18 @@ class Engine(object):
     def reconcile(self):
         try:
             return self.reconciler.run_once()
+        except exceptions.DesktopError as e:
+            # A dependency known to be down: no traceback, it says it all.
+            LOG.warning('Reconcile pass failed (%s); retrying next pass', e)
         except Exception:
             LOG.exception('Reconcile pass failed; retrying next pass')
-            return None
+        return None
 
     def periodic(self):
         try:
             self.manager.periodic()
+        except exceptions.DesktopError as e:
+            LOG.warning('Periodic pass failed (%s); retrying next pass', e)
         except Exception:
             LOG.exception('Periodic pass failed; retrying next pass')
 

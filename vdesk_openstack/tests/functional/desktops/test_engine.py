@@ -132,10 +132,12 @@ class _EngineTestCase(harness.DesktopTestCase):
         self.addCleanup(transport.cleanup)
         return transport
 
-    def listen(self, transport, topic, endpoint):
+    def listen(self, transport, topic, endpoint, pool):
+        # A fixed pool per test: one queue on the shared broker, not one
+        # per run; what earlier runs left in it is told apart by ids.
         listener = oslo_messaging.get_notification_listener(
             transport, [oslo_messaging.Target(topic=topic)], [endpoint],
-            executor='threading', pool='vdesk-test-%s' % uuid.uuid4().hex)
+            executor='threading', pool=pool)
         listener.start()
 
         def stop():
@@ -283,7 +285,7 @@ class ListenerTest(_EngineTestCase):
         self.vconf.set_override('reconcile_interval', 0, group='desktops')
         engine = engine_mod.Engine(self.vconf, self.manager,
                                    transport=transport,
-                                   pool='vdesk-test-%s' % uuid.uuid4().hex)
+                                   pool='vdesk-test-listener')
         engine.start()
         self.addCleanup(engine.stop)
         imsi, desktop = self.released_desktop()
@@ -323,7 +325,8 @@ class ChargingOverRabbitTest(_EngineTestCase):
     def test_start_update_end_reach_a_real_listener(self):
         transport = self.rabbit_transport()
         collector = _Collector()
-        self.listen(transport, 'notifications', collector)
+        self.listen(transport, 'notifications', collector,
+                    'vdesk-test-charging')
         self.vconf.set_override('driver', ['messagingv2'],
                                 group='oslo_messaging_notifications')
         self.vconf.set_override('interim_interval', 1, group='charging')
@@ -334,10 +337,11 @@ class ChargingOverRabbitTest(_EngineTestCase):
         self.addCleanup(engine.stop)
 
         imsi, desktop = self.active_desktop('silver')
+        session_id = self.store.get_open_session(imsi)['id']
 
         def mine(received):
             return [(e, p) for _, e, p in received
-                    if p.get('subscriber') == imsi]
+                    if p.get('session_id') == session_id]
 
         collector.wait_for(lambda r: any(
             e == charging.UPDATE for e, _ in mine(r)))
@@ -364,7 +368,7 @@ class ChargingOverRabbitTest(_EngineTestCase):
         self.assertGreaterEqual(end['duration_s'], update['duration_s'])
         self.assertEqual({'vdesk.test'},
                          {p for p, _, pl in collector.received
-                          if pl.get('subscriber') == imsi})
+                          if pl.get('session_id') == session_id})
 
 
 class UnavailableTest(_EngineTestCase):
