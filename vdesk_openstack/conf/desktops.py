@@ -53,6 +53,16 @@ desktops_opts = [
                help='Seconds a server tagged for a subscriber may exist '
                     'without a mapping before the reconciler treats it as '
                     'an orphan (a crash between create and store).'),
+    cfg.StrOpt('nova_notification_exchange', default='nova',
+               help='oslo.messaging exchange of Nova\'s versioned '
+                    'notifications (Nova\'s control_exchange): the engine '
+                    'learns there of desktops deleted or errored outside '
+                    'the service.'),
+    cfg.StrOpt('keystone_notification_exchange', default='keystone',
+               help='oslo.messaging exchange of Keystone\'s notifications '
+                    '(Keystone\'s control_exchange): the engine learns '
+                    'there of successful SIM logins and pre-warms the '
+                    'subscriber\'s desktop.'),
     cfg.IntOpt('max_redirected_usb_ports', default=4, min=0, max=15,
                help='Most USB redirection ports given to a desktop whose '
                     'device asks for USB redirection.'),

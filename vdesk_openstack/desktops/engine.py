@@ -9,7 +9,9 @@ to look, so something must carry sessions on by itself: the engine
   interim charging records, idle release, charging ends not yet sent --
   at least as often as ``[charging] interim_interval`` needs;
 * listens to Nova's versioned notifications so a desktop deleted or
-  errored outside the service is marked within moments.
+  errored outside the service is marked within moments;
+* listens to Keystone's SIM login announcements and pre-warms the
+  subscriber's desktop.
 
 Several engines may run (one per host): every state change they make is
 a conditional UPDATE or happens under the subscriber's tooz lock, so two
@@ -45,6 +47,7 @@ class Engine(object):
         self._transport = transport
         self._pool = pool
         self._listener = None
+        self._logins = None
         self._stopping = threading.Event()
         self._thread = None
 
@@ -87,6 +90,12 @@ class Engine(object):
                 # finds lost desktops, only later.
                 LOG.exception('Cannot listen to Nova notifications; '
                               'relying on the periodic reconcile')
+            try:
+                self._logins = listener_mod.start_logins(
+                    self.conf, self.manager, self._transport, self._pool)
+            except Exception:
+                LOG.exception('Cannot listen to SIM login announcements; '
+                              'desktops will not be pre-warmed')
         self._thread = threading.Thread(target=self._run,
                                         name='vdesk-engine', daemon=True)
         self._thread.start()
@@ -107,12 +116,14 @@ class Engine(object):
 
     def stop(self):
         self._stopping.set()
-        if self._listener is not None:
-            try:
-                listener_mod.stop(self._listener)
-            except Exception:
-                LOG.exception('Listener did not stop cleanly')
-            self._listener = None
+        for name in ('_listener', '_logins'):
+            listener = getattr(self, name)
+            if listener is not None:
+                try:
+                    listener_mod.stop(listener)
+                except Exception:
+                    LOG.exception('Listener did not stop cleanly')
+                setattr(self, name, None)
         if self._thread is not None:
             self._thread.join()
             self._thread = None

@@ -3,7 +3,8 @@
 Nova publishes ``instance.delete.end`` when an instance is deleted and
 ``instance.update`` on every state change (``[notifications]
 notify_on_state_change = vm_state``), on the topic
-``versioned_notifications`` of its notification transport. The engine
+``versioned_notifications`` of its notification transport, in Nova's
+exchange (``[desktops] nova_notification_exchange``). The engine
 listens there, in its own pool so that other consumers (Ceilometer,
 another engine) still get their copy while engines of one deployment
 share the work, and hands a deleted or errored instance to
@@ -71,12 +72,58 @@ class InstanceEndpoint(object):
         return None
 
 
+class LoginEndpoint(object):
+    """Pre-warms a subscriber's desktop when Keystone announces its login.
+
+    Keystone's ``aka`` method emits ``vdesk.subscriber.authenticated``
+    (see :mod:`vdesk_openstack.keystone.announce`) on the ``notifications``
+    topic right after a successful SIM login; the desktop request follows
+    a round trip later, by which time Nova is already restoring.
+    """
+
+    filter_rule = oslo_messaging.NotificationFilter(
+        event_type=r'^vdesk\.subscriber\.authenticated$',
+        publisher_id=r'^vdesk\.keystone$')
+
+    def __init__(self, manager):
+        self.manager = manager
+
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        if not isinstance(payload, dict) or not isinstance(
+                payload.get('subscriber'), str):
+            return None
+        subscriber = payload['subscriber']
+        try:
+            self.manager.prewarm(subscriber, payload.get('user_id'),
+                                 payload.get('capabilities'))
+        except Exception as e:
+            # Pre-warming is an optimisation: the login itself will do.
+            LOG.warning('Could not pre-warm the desktop of %s: %s',
+                        subscriber, e)
+        return None
+
+
+def start_logins(conf, manager, transport=None, pool=POOL):
+    """Listen to Keystone's login announcements (topic notifications)."""
+    if transport is None:
+        transport = oslo_messaging.get_notification_transport(conf)
+    listener = oslo_messaging.get_notification_listener(
+        transport, [oslo_messaging.Target(
+            topic='notifications',
+            exchange=conf.desktops.keystone_notification_exchange)],
+        [LoginEndpoint(manager)], executor='threading', pool=pool)
+    listener.start()
+    LOG.info('Listening to SIM login announcements (pool %s)', pool)
+    return listener
+
+
 def start(conf, reconciler, transport=None, pool=POOL):
     """Start listening; returns the listener to give to :func:`stop`."""
     if transport is None:
         transport = oslo_messaging.get_notification_transport(conf)
     listener = oslo_messaging.get_notification_listener(
-        transport, [oslo_messaging.Target(topic=TOPIC)],
+        transport, [oslo_messaging.Target(
+            topic=TOPIC, exchange=conf.desktops.nova_notification_exchange)],
         [InstanceEndpoint(reconciler)], executor='threading', pool=pool)
     listener.start()
     LOG.info('Listening to Nova notifications on %s (pool %s)', TOPIC,

@@ -48,7 +48,7 @@ def make_subscriber(index):
 class AllInOne(object):
 
     def __init__(self, challenge_ttl=60, max_failures=5,
-                 lockout_duration=300):
+                 lockout_duration=300, notification_url=None):
         self.workdir = tempfile.mkdtemp(prefix='vdesk-ks-')
         self.vdesk_conf_file = os.path.join(self.workdir, 'vdesk.conf')
         with open(self.vdesk_conf_file, 'w') as f:
@@ -65,7 +65,8 @@ class AllInOne(object):
         self.deployment = keystone.KeystoneDeployment(
             os.path.join(self.workdir, 'keystone'), self.vdesk_conf_file,
             challenge_ttl=challenge_ttl, max_failures=max_failures,
-            lockout_duration=lockout_duration)
+            lockout_duration=lockout_duration,
+            notification_url=notification_url)
         self._count = 0
 
     def start(self):

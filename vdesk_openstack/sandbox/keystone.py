@@ -54,13 +54,16 @@ class KeystoneDeployment(object):
     """keystone.conf, database and keys in ``workdir``."""
 
     def __init__(self, workdir, vdesk_config_file, challenge_ttl=60,
-                 max_failures=5, lockout_duration=300):
+                 max_failures=5, lockout_duration=300, notification_url=None):
         self.workdir = workdir
         self.vdesk_config_file = vdesk_config_file
         self.config_file = os.path.join(workdir, 'keystone.conf')
         self.challenge_ttl = challenge_ttl
         self.max_failures = max_failures
         self.lockout_duration = lockout_duration
+        # oslo.messaging transport for Keystone's notifications (and the
+        # aka method's login announcements); None: no notifications.
+        self.notification_url = notification_url
         self.servers = []
 
     def _manage(self, *args):
@@ -79,6 +82,11 @@ class KeystoneDeployment(object):
         aka = {'ttl': self.challenge_ttl, 'maxf': self.max_failures,
                'lock': self.lockout_duration}
         aka.update(aka_overrides)
+        notifications = ''
+        if self.notification_url:
+            notifications = ('[oslo_messaging_notifications]\n'
+                             'driver = messagingv2\n'
+                             'transport_url = %s\n' % self.notification_url)
         with open(path or self.config_file, 'w') as f:
             f.write(textwrap.dedent('''\
                 [DEFAULT]
@@ -115,6 +123,7 @@ class KeystoneDeployment(object):
                             domain=SUBSCRIBER_DOMAIN,
                             project=SUBSCRIBER_PROJECT,
                             **aka))
+            f.write(notifications)
 
     def setup(self, public_url='http://127.0.0.1/v3'):
         """Create the database, keys and the bootstrap admin."""

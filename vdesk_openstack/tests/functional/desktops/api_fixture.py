@@ -66,22 +66,7 @@ class ApiTestCase(harness.DesktopTestCase):
             cls.subscribers.append(Caller('subscriber-%d' % index, token,
                                           sim.imsi))
         admin = cls.keystone.deployment.admin_session(cls.keystone.url)
-        cls._fix_identity_endpoint(admin, cls.keystone.url)
         cls.admin = Caller('admin', admin.get_token())
-
-    @staticmethod
-    def _fix_identity_endpoint(admin, url):
-        # AllInOne bootstraps Keystone before it knows its port, so the
-        # catalog says http://127.0.0.1/v3; keystonemiddleware finds
-        # Keystone through the catalog.
-        endpoints = admin.get(url + '/endpoints', params={
-            'interface': 'public'}).json()['endpoints']
-        services = {s['id']: s['type'] for s in admin.get(
-            url + '/services').json()['services']}
-        for endpoint in endpoints:
-            if services.get(endpoint['service_id']) == 'identity':
-                admin.patch(url + '/endpoints/' + endpoint['id'],
-                            json={'endpoint': {'url': url}})
 
     def setUp(self):
         # Consoles: SPICE (spice-html5, spice-direct) besides VNC.

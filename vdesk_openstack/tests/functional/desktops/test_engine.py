@@ -21,6 +21,7 @@ import uuid
 from keystoneauth1.identity import v3
 from keystoneauth1 import session as ks_session
 import openstack
+from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 import oslo_messaging
 
@@ -258,6 +259,19 @@ class ReconcilerTest(_EngineTestCase):
         self.assertEqual(1, len(self.tagged(imsi)))
 
 
+def nova_transport(test):
+    """A notification transport publishing as Nova does (exchange nova)."""
+    conf = cfg.ConfigOpts()
+    conf([])
+    # Registers the transport options; the exchange is read when a
+    # transport's driver is made, so set it before making the real one.
+    oslo_messaging.get_notification_transport(conf, url=RABBIT).cleanup()
+    conf.set_override('control_exchange', 'nova')
+    transport = oslo_messaging.get_notification_transport(conf, url=RABBIT)
+    test.addCleanup(transport.cleanup)
+    return transport
+
+
 class ListenerTest(_EngineTestCase):
 
     def relay(self, transport, instance_id, event_type):
@@ -268,8 +282,8 @@ class ListenerTest(_EngineTestCase):
         else:
             self.fail('Nova sent no %s for %s' % (event_type, instance_id))
         oslo_messaging.Notifier(
-            transport, publisher_id=n['publisher_id'], driver='messagingv2',
-            topics=['versioned_notifications']).info(
+            nova_transport(self), publisher_id=n['publisher_id'],
+            driver='messagingv2', topics=['versioned_notifications']).info(
                 {}, event_type, n['payload'])
 
     def wait_for_desktop(self, imsi, status, timeout=20.0):
