@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from vdesk_openstack.conf import groups
+
 aka_group = cfg.OptGroup(
     'vdesk_aka', title='SIM (3GPP AKA) authentication',
     help='Options of the "aka" auth method: subscribers log in with their '
@@ -50,8 +52,7 @@ aka_opts = [
 
 
 def register_opts(conf):
-    conf.register_group(aka_group)
-    conf.register_opts(aka_opts, group=aka_group)
+    groups.register(conf, aka_group, aka_opts)
 
 
 def list_opts():

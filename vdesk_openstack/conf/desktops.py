@@ -13,6 +13,8 @@ from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 from oslo_db import options as db_options
 
+from vdesk_openstack.conf import groups
+
 DEFAULT_DATABASE = 'sqlite:////var/lib/vdesk/desktops.sqlite'
 
 desktops_group = cfg.OptGroup(
@@ -118,12 +120,9 @@ _DB_OPTS = _database_opts()
 
 
 def register_opts(conf):
-    conf.register_group(desktops_group)
-    conf.register_opts(desktops_opts, group=desktops_group)
-    conf.register_group(coordination_group)
-    conf.register_opts(coordination_opts, group=coordination_group)
-    conf.register_group(charging_group)
-    conf.register_opts(charging_opts, group=charging_group)
+    groups.register(conf, desktops_group, desktops_opts)
+    groups.register(conf, coordination_group, coordination_opts)
+    groups.register(conf, charging_group, charging_opts)
     conf.register_opts(_DB_OPTS, group='database')
     ks_loading.register_session_conf_options(conf, NOVA_GROUP)
     ks_loading.register_auth_conf_options(conf, NOVA_GROUP)

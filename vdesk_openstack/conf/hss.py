@@ -5,6 +5,8 @@ import copy
 from oslo_config import cfg
 from oslo_db import options as db_options
 
+from vdesk_openstack.conf import groups
+
 hss_group = cfg.OptGroup(
     'hss', title='Home Subscriber Server',
     help='The HSS holds each subscriber\'s SIM secrets (K, OPc), sequence '
@@ -52,9 +54,7 @@ _DB_OPTS = _db_opts()
 
 
 def register_opts(conf):
-    conf.register_group(hss_group)
-    conf.register_opts(hss_opts, group=hss_group)
-    conf.register_opts(_DB_OPTS, group=hss_group)
+    groups.register(conf, hss_group, hss_opts + _DB_OPTS)
 
 
 def list_opts():

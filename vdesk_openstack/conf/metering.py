@@ -8,6 +8,8 @@ shared secret belongs here or in ``secret_file`` rather than in
 
 from oslo_config import cfg
 
+from vdesk_openstack.conf import groups
+
 radius_group = cfg.OptGroup(
     'vdesk_radius', title='vdesk RADIUS accounting publisher',
     help='Defaults of the "radius://" event publisher that sends the '
@@ -64,8 +66,7 @@ radius_opts = [
 
 
 def register_opts(conf):
-    conf.register_group(radius_group)
-    conf.register_opts(radius_opts, group=radius_group)
+    groups.register(conf, radius_group, radius_opts)
 
 
 def list_opts():

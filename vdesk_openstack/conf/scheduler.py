@@ -9,6 +9,8 @@ when Nova loads them; ``oslo-config-generator`` lists them through the
 
 from oslo_config import cfg
 
+from vdesk_openstack.conf import groups
+
 scheduler_group = cfg.OptGroup(
     'vdesk_scheduler', title='Subscription-tier scheduling of desktops',
     help='Options of vdesk-openstack\'s Nova scheduler plugins, '
@@ -63,8 +65,7 @@ scheduler_opts = [
 
 
 def register_opts(conf):
-    conf.register_group(scheduler_group)
-    conf.register_opts(scheduler_opts, group=scheduler_group)
+    groups.register(conf, scheduler_group, scheduler_opts)
 
 
 def list_opts():

@@ -9,6 +9,7 @@ a 500 that tells nothing about the internals.
 
 import json
 
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import webob
 import webob.exc
@@ -76,6 +77,14 @@ def from_exception(error, request=None):
             LOG.warning('%s %s: %s', getattr(request, 'method', '?'),
                         getattr(request, 'path', '?'), error)
         return error_response(error.code, str(error), headers)
+    if isinstance(error, (db_exc.DBConnectionError, db_exc.DBDeadlock)):
+        # The transaction was rolled back: nothing half-written, and the
+        # next request reconnects by itself.
+        LOG.error('%s %s: database unavailable: %s',
+                  getattr(request, 'method', '?'),
+                  getattr(request, 'path', '?'), error)
+        return error_response(503, 'The desktop database is unavailable; '
+                                   'retry later')
     LOG.error('Unexpected error in %s %s', getattr(request, 'method', '?'),
               getattr(request, 'path', '?'), exc_info=error)
     return error_response(500, INTERNAL_MESSAGE)

@@ -3,6 +3,7 @@
 import json
 from unittest import mock
 
+from oslo_db import exception as db_exc
 import testtools
 import webob
 
@@ -88,6 +89,15 @@ class ApiTest(testtools.TestCase):
             message = self.assertError(code, self.request(
                 'GET', '/desktop/session'))
             self.assertEqual(str(error), message)
+
+    def test_database_outage_is_503(self):
+        for error in (db_exc.DBConnectionError('cannot connect to x:3306'),
+                      db_exc.DBDeadlock()):
+            self.manager.get_session.side_effect = error
+            message = self.assertError(503, self.request(
+                'GET', '/desktop/session'))
+            self.assertIn('database is unavailable', message)
+            self.assertNotIn('3306', message)
 
     def test_unexpected_errors_tell_nothing(self):
         for error in (RuntimeError('db password is hunter2'),
