@@ -6,6 +6,7 @@ databases -- or the same one -- without touching a host service's global
 facade.
 """
 
+import contextlib
 import types
 
 from oslo_db import options as db_options
@@ -23,9 +24,14 @@ class Database(object):
                                for o in db_options.database_opts})
         self._ctx.append_on_engine_create(serialise_sqlite)
 
+    @contextlib.contextmanager
     def writer(self):
         """A session in a write transaction (a context manager)."""
-        return self._ctx.writer.using(types.SimpleNamespace())
+        with self._ctx.writer.using(types.SimpleNamespace()) as session:
+            # Marks the transaction as a writer's before it begins, so
+            # sqlite takes its write lock at once (see serialise_sqlite).
+            session.connection(execution_options={WRITER: True})
+            yield session
 
     def reader(self):
         return self._ctx.reader.using(types.SimpleNamespace())
@@ -35,13 +41,17 @@ class Database(object):
         return self._ctx.writer.get_engine()
 
 
+WRITER = 'vdesk_writer'
+
+
 def serialise_sqlite(engine):
-    """Make every sqlite transaction take the write lock when it begins.
+    """Make sqlite write transactions take the write lock when they begin.
 
     oslo.db begins sqlite transactions DEFERRED: two workers that both read
     and then write would deadlock, and sqlite breaks that by failing one at
-    once. BEGIN IMMEDIATE makes them queue (up to the busy timeout); WAL
-    lets readers of other processes go on meanwhile. Embedded sqlite is for
+    once. A writer's transaction begins IMMEDIATE instead, so writers queue
+    (up to the busy timeout); readers stay DEFERRED and, with WAL, never
+    wait for a writer. Embedded sqlite is for
     sandboxes and small sites; production uses MariaDB or PostgreSQL, where
     row locks do this job.
     """
@@ -58,5 +68,6 @@ def serialise_sqlite(engine):
     # transaction and beginning an IMMEDIATE one is free.
     @sa.event.listens_for(engine, 'begin')
     def _begin(connection):
-        connection.exec_driver_sql('COMMIT')
-        connection.exec_driver_sql('BEGIN IMMEDIATE')
+        if connection.get_execution_options().get(WRITER):
+            connection.exec_driver_sql('COMMIT')
+            connection.exec_driver_sql('BEGIN IMMEDIATE')
