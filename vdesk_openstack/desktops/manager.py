@@ -71,16 +71,19 @@ class DesktopManager(object):
             if desktop is None:
                 desktop = self.store.create_desktop(subscriber, user_id,
                                                     plan.name)
-            status, restored, rebuilt = self._bring_up(desktop, plan, caps)
+            status, restored, rebuilt, ready = self._bring_up(desktop, plan,
+                                                              caps)
             session = self.store.open_session(
-                self.store.get_desktop_by_id(desktop['id']), status, caps,
-                caps_mod.console_type(caps), restored=restored,
-                rebuilt=rebuilt)
+                desktop, status, caps, caps_mod.console_type(caps),
+                restored=restored, rebuilt=rebuilt)
             if session is None:  # only if the lock was lost
                 raise exceptions.Busy()
             LOG.info('Session %s of %s opened (%s)', session['id'],
                      subscriber, status)
-            return self.sync(session)
+            # Nova was just asked to work: asking it again at once would
+            # only cost time. A desktop already up (pre-warmed) is made
+            # ACTIVE -- and charged -- right away.
+            return self.sync(session) if ready else session
 
     def get_session(self, subscriber):
         session = self.store.get_open_session(subscriber)
@@ -176,7 +179,11 @@ class DesktopManager(object):
         return plan
 
     def _bring_up(self, desktop, plan, caps):
-        """Start Nova on the desktop; returns (status, restored, rebuilt)."""
+        """Start Nova on the desktop.
+
+        Returns (session status, restored, rebuilt, ready): ``ready`` when
+        the instance is already ACTIVE (e.g. pre-warmed).
+        """
         instance_id = desktop['instance_id']
         if instance_id is None:
             # A new desktop -- or one whose creation was cut short after
@@ -185,7 +192,7 @@ class DesktopManager(object):
             if server is None:
                 self._create_instance(desktop, plan, caps)
                 return (states.BUILDING, False,
-                        desktop['generation'] > 0)
+                        desktop['generation'] > 0, False)
             LOG.warning('Desktop of %s: adopting instance %s created before '
                         'an interruption', desktop['subscriber'], server.id)
             self.store.update_desktop(desktop['id'], instance_id=server.id,
@@ -205,7 +212,7 @@ class DesktopManager(object):
                 fault='instance %s was %s' % (
                     instance_id, 'in ERROR' if server else 'deleted'))
             self._create_instance(desktop, plan, caps)
-            return states.BUILDING, False, True
+            return states.BUILDING, False, True, False
         if getattr(server, 'task_state', None):
             # Already on its way (e.g. pre-warmed): do not ask again.
             pass
@@ -214,7 +221,9 @@ class DesktopManager(object):
         elif server.status == states.NOVA_SHUTOFF:
             self.compute.start(server.id)
         self.store.update_desktop(desktop['id'], status=states.RESTORING)
-        return states.RESTORING, True, False
+        return (states.RESTORING, True, False,
+                server.status == states.NOVA_ACTIVE and
+                not getattr(server, 'task_state', None))
 
     def _create_instance(self, desktop, plan, caps):
         specs = caps_mod.device_extra_specs(caps, self.conf)
@@ -225,12 +234,12 @@ class DesktopManager(object):
             raise exceptions.Conflict(
                 'The subscriber\'s plan names no image and no '
                 '[desktops] default_image is configured')
-        self.store.update_desktop(desktop['id'], flavor_id=flavor_id)
         instance_id = self.compute.create_server(desktop, flavor_id, image,
                                                  plan.priority)
         # Stored the moment Nova answers; a crash before this line leaves a
         # CREATING record and a tagged server, which the reconciler pairs.
         self.store.update_desktop(desktop['id'], instance_id=instance_id,
+                                  flavor_id=flavor_id,
                                   status=states.BUILDING, fault=None)
         LOG.info('Desktop of %s: instance %s created (plan %s)',
                  desktop['subscriber'], instance_id, plan.name)
