@@ -68,11 +68,12 @@ class DesktopManager(object):
                 return self.sync(session)
             plan = self._plan(subscriber)
             desktop = self.store.get_desktop(subscriber)
-            if desktop is None:
+            fresh = desktop is None
+            if fresh:
                 desktop = self.store.create_desktop(subscriber, user_id,
                                                     plan.name)
-            status, restored, rebuilt, ready = self._bring_up(desktop, plan,
-                                                              caps)
+            status, restored, rebuilt, ready = self._bring_up(
+                desktop, plan, caps, fresh=fresh)
             session = self.store.open_session(
                 desktop, status, caps, caps_mod.console_type(caps),
                 restored=restored, rebuilt=rebuilt)
@@ -131,13 +132,14 @@ class DesktopManager(object):
             except exceptions.NoPlan:
                 return False
             desktop = self.store.get_desktop(subscriber)
-            if desktop is None:
+            fresh = desktop is None
+            if fresh:
                 desktop = self.store.create_desktop(subscriber, user_id,
                                                     plan.name)
             elif desktop['status'] in (states.ACTIVE, states.RESTORING,
                                        states.BUILDING):
                 return False
-            self._bring_up(desktop, plan, caps)
+            self._bring_up(desktop, plan, caps, fresh=fresh)
             LOG.info('Desktop of %s pre-warmed', subscriber)
             return True
 
@@ -178,17 +180,20 @@ class DesktopManager(object):
             raise exceptions.NoPlan()
         return plan
 
-    def _bring_up(self, desktop, plan, caps):
+    def _bring_up(self, desktop, plan, caps, fresh=False):
         """Start Nova on the desktop.
 
         Returns (session status, restored, rebuilt, ready): ``ready`` when
-        the instance is already ACTIVE (e.g. pre-warmed).
+        the instance is already ACTIVE (e.g. pre-warmed). ``fresh``: the
+        record was created by this very call, so Nova cannot have a server
+        for it yet and is not searched.
         """
         instance_id = desktop['instance_id']
         if instance_id is None:
             # A new desktop -- or one whose creation was cut short after
             # Nova accepted the server: adopt that server, never a second.
-            server = self.compute.find_desktop_server(desktop)
+            server = None if fresh else \
+                self.compute.find_desktop_server(desktop)
             if server is None:
                 self._create_instance(desktop, plan, caps)
                 return (states.BUILDING, False,
