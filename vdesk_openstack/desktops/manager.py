@@ -56,7 +56,7 @@ class DesktopManager(object):
         """Open (or return the open) session of ``subscriber``."""
         caps = caps_mod.parse(capabilities)
         with self.locks.subscriber(subscriber):
-            session = self.store.get_open_session(subscriber)
+            desktop, session = self.store.get_desktop_and_session(subscriber)
             if session is not None and session['status'] == states.ERROR:
                 # A failed session is not kept: logging in again retries.
                 self.store.end_session(session['id'],
@@ -67,16 +67,17 @@ class DesktopManager(object):
                                           last_seen_at=db_api.utcnow())
                 return self.sync(session)
             plan = self._plan(subscriber)
-            desktop = self.store.get_desktop(subscriber)
             fresh = desktop is None
             if fresh:
                 desktop = self.store.create_desktop(subscriber, user_id,
                                                     plan.name)
-            status, restored, rebuilt, ready = self._bring_up(
+            status, restored, rebuilt, ready, values = self._bring_up(
                 desktop, plan, caps, fresh=fresh)
+            # The desktop's new state (e.g. the instance UUID Nova just
+            # returned) and the session: one transaction.
             session = self.store.open_session(
                 desktop, status, caps, caps_mod.console_type(caps),
-                restored=restored, rebuilt=rebuilt)
+                restored=restored, rebuilt=rebuilt, desktop_values=values)
             if session is None:  # only if the lock was lost
                 raise exceptions.Busy()
             LOG.info('Session %s of %s opened (%s)', session['id'],
@@ -139,7 +140,8 @@ class DesktopManager(object):
             elif desktop['status'] in (states.ACTIVE, states.RESTORING,
                                        states.BUILDING):
                 return False
-            self._bring_up(desktop, plan, caps, fresh=fresh)
+            values = self._bring_up(desktop, plan, caps, fresh=fresh)[4]
+            self.store.update_desktop(desktop['id'], **values)
             LOG.info('Desktop of %s pre-warmed', subscriber)
             return True
 
@@ -183,21 +185,31 @@ class DesktopManager(object):
     def _bring_up(self, desktop, plan, caps, fresh=False):
         """Start Nova on the desktop.
 
-        Returns (session status, restored, rebuilt, ready): ``ready`` when
-        the instance is already ACTIVE (e.g. pre-warmed). ``fresh``: the
-        record was created by this very call, so Nova cannot have a server
-        for it yet and is not searched.
+        Returns (session status, restored, rebuilt, ready, values):
+        ``ready`` when the instance is already ACTIVE (e.g. pre-warmed);
+        ``values``: the desktop's new state, for the caller to store at
+        once. ``fresh``: the record was created by this very call, so Nova
+        cannot have a server for it yet and is not searched; if Nova
+        refuses or cannot be reached, the record is removed again.
         """
         instance_id = desktop['instance_id']
+        if instance_id is None and fresh:
+            try:
+                values = self._create_instance(desktop, plan, caps)
+            except Exception:
+                # Nothing half-written: the next login starts afresh. Had
+                # Nova created a server after all, it carries this record's
+                # id and the reconciler deletes it as an orphan.
+                self._forget(desktop)
+                raise
+            return states.BUILDING, False, False, False, values
         if instance_id is None:
-            # A new desktop -- or one whose creation was cut short after
-            # Nova accepted the server: adopt that server, never a second.
-            server = None if fresh else \
-                self.compute.find_desktop_server(desktop)
+            # A creation cut short after Nova accepted the server: adopt
+            # that server, never a second.
+            server = self.compute.find_desktop_server(desktop)
             if server is None:
-                self._create_instance(desktop, plan, caps)
-                return (states.BUILDING, False,
-                        desktop['generation'] > 0, False)
+                return (states.BUILDING, False, desktop['generation'] > 0,
+                        False, self._create_instance(desktop, plan, caps))
             LOG.warning('Desktop of %s: adopting instance %s created before '
                         'an interruption', desktop['subscriber'], server.id)
             self.store.update_desktop(desktop['id'], instance_id=server.id,
@@ -216,8 +228,8 @@ class DesktopManager(object):
                 generation=desktop['generation'] + 1,
                 fault='instance %s was %s' % (
                     instance_id, 'in ERROR' if server else 'deleted'))
-            self._create_instance(desktop, plan, caps)
-            return states.BUILDING, False, True, False
+            return (states.BUILDING, False, True, False,
+                    self._create_instance(desktop, plan, caps))
         if getattr(server, 'task_state', None):
             # Already on its way (e.g. pre-warmed): do not ask again.
             pass
@@ -225,12 +237,21 @@ class DesktopManager(object):
             self.compute.unshelve(server.id)
         elif server.status == states.NOVA_SHUTOFF:
             self.compute.start(server.id)
-        self.store.update_desktop(desktop['id'], status=states.RESTORING)
         return (states.RESTORING, True, False,
                 server.status == states.NOVA_ACTIVE and
-                not getattr(server, 'task_state', None))
+                not getattr(server, 'task_state', None),
+                {'status': states.RESTORING})
+
+    def _forget(self, desktop):
+        try:
+            self.store.delete_desktop(desktop['id'])
+        except Exception:
+            LOG.exception('Desktop record of %s not removed after a failed '
+                          'creation; its next login reuses it',
+                          desktop['subscriber'])
 
     def _create_instance(self, desktop, plan, caps):
+        """Ask Nova for the server; return the desktop's new values."""
         specs = caps_mod.device_extra_specs(caps, self.conf)
         flavor_id = self.compute.ensure_flavor(
             plan, specs, caps_mod.profile_name(specs))
@@ -241,13 +262,13 @@ class DesktopManager(object):
                 '[desktops] default_image is configured')
         instance_id = self.compute.create_server(desktop, flavor_id, image,
                                                  plan.priority)
-        # Stored the moment Nova answers; a crash before this line leaves a
-        # CREATING record and a tagged server, which the reconciler pairs.
-        self.store.update_desktop(desktop['id'], instance_id=instance_id,
-                                  flavor_id=flavor_id,
-                                  status=states.BUILDING, fault=None)
+        # The caller stores these the moment Nova answers; a crash before
+        # leaves a CREATING record and a tagged server, which the
+        # reconciler pairs.
         LOG.info('Desktop of %s: instance %s created (plan %s)',
                  desktop['subscriber'], instance_id, plan.name)
+        return {'instance_id': instance_id, 'flavor_id': flavor_id,
+                'status': states.BUILDING, 'fault': None}
 
     def _release(self, session, cause):
         desktop = self.store.get_desktop_by_id(session['desktop_id'])

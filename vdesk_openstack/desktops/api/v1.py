@@ -208,8 +208,10 @@ class API(object):
 
     def get_desktop(self, request, imsi):
         self._admin(request, rules.GET)
-        desktop = self._desktop(imsi)
-        session = self.manager.store.get_open_session(desktop['subscriber'])
+        desktop, session = self.manager.store.get_desktop_and_session(
+            imsi_of(imsi))
+        if desktop is None:
+            raise exceptions.DesktopNotFound()
         return 200, {'desktop': views.desktop(desktop, session)}
 
     def release_desktop(self, request, imsi):

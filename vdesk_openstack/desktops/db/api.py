@@ -72,6 +72,24 @@ class DesktopStore(object):
                 models.Desktop.subscriber == subscriber))
             return _as_dict(row) if row is not None else None
 
+    def get_desktop_and_session(self, subscriber):
+        """(desktop, open session) of ``subscriber`` in one round trip.
+
+        Either may be None (a session never exists without its desktop).
+        Both sides of the join are unique-index probes.
+        """
+        with self._db.reader() as session:
+            row = session.execute(
+                sa.select(models.Desktop, models.Session)
+                .outerjoin(models.Session, sa.and_(
+                    models.Session.subscriber == models.Desktop.subscriber,
+                    models.Session.is_open.is_(True)))
+                .where(models.Desktop.subscriber == subscriber)).first()
+            if row is None:
+                return None, None
+            return (_as_dict(row[0]),
+                    _as_dict(row[1]) if row[1] is not None else None)
+
     def get_desktop_by_id(self, desktop_id):
         with self._db.reader() as session:
             row = session.get(models.Desktop, desktop_id)
@@ -140,8 +158,13 @@ class DesktopStore(object):
 
     # -- sessions -----------------------------------------------------------
     def open_session(self, desktop, status, capabilities, console_type,
-                     restored, rebuilt=False):
-        """Open a session; None if the subscriber already has one open."""
+                     restored, rebuilt=False, desktop_values=None):
+        """Open a session; None if the subscriber already has one open.
+
+        ``desktop_values`` are written to the desktop in the same
+        transaction (one commit per login); they are written even if the
+        session is refused, so an instance UUID is never lost.
+        """
         now = utcnow()
         row = models.Session(
             id=str(uuid.uuid4()), desktop_id=desktop['id'],
@@ -152,8 +175,15 @@ class DesktopStore(object):
             started_at=now, last_seen_at=now)
         try:
             with self._db.writer() as session:
+                if desktop_values:
+                    session.execute(
+                        sa.update(models.Desktop)
+                        .where(models.Desktop.id == desktop['id'])
+                        .values(updated_at=now, **desktop_values))
                 session.add(row)
         except db_exc.DBDuplicateEntry:
+            if desktop_values:
+                self.update_desktop(desktop['id'], **desktop_values)
             return None
         return _as_dict(row)
 

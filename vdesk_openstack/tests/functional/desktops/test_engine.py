@@ -105,19 +105,19 @@ class _EngineTestCase(harness.DesktopTestCase):
         return imsi, self.store.get_desktop(imsi)
 
     def crash_between_create_and_store(self, imsi):
-        real_update = self.store.update_desktop
+        real_open = self.store.open_session
 
-        def crash_after_nova(desktop_id, expected_status=None, **values):
-            if values.get('instance_id'):
+        def crash_after_nova(*args, **kwargs):
+            if (kwargs.get('desktop_values') or {}).get('instance_id'):
                 raise RuntimeError('injected crash after Nova answered')
-            return real_update(desktop_id, expected_status, **values)
+            return real_open(*args, **kwargs)
 
-        self.store.update_desktop = crash_after_nova
+        self.store.open_session = crash_after_nova
         try:
             self.assertRaises(RuntimeError, self.manager.login, imsi, 'u',
                               {})
         finally:
-            self.store.update_desktop = real_update
+            self.store.open_session = real_open
         desktop = self.store.get_desktop(imsi)
         self.assertEqual(states.CREATING, desktop['status'])
         self.assertIsNone(desktop['instance_id'])
@@ -414,11 +414,8 @@ class UnavailableTest(_EngineTestCase):
         self.assertIsNone(self.store.get_open_session(imsi))
         desktop = self.store.get_desktop(imsi)
         if desktop_before is None:
-            # Either no record, or one waiting for creation: no
-            # instance, CREATING -- the next login creates it.
-            if desktop is not None:
-                self.assertEqual(states.CREATING, desktop['status'])
-                self.assertIsNone(desktop['instance_id'])
+            # A first login Nova refused leaves no record behind.
+            self.assertIsNone(desktop)
         else:
             self.assertEqual(
                 (desktop_before['status'], desktop_before['instance_id']),

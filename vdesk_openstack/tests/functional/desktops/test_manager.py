@@ -101,16 +101,16 @@ class DesktopLifecycleTest(harness.DesktopTestCase):
 
     def test_crash_between_create_and_store_is_adopted(self):
         imsi = self.add_subscriber('gold')
-        real_update = self.store.update_desktop
+        real_open = self.store.open_session
 
-        def crash_after_nova(desktop_id, expected_status=None, **values):
-            if 'instance_id' in values and values['instance_id']:
+        def crash_after_nova(*args, **kwargs):
+            if (kwargs.get('desktop_values') or {}).get('instance_id'):
                 raise RuntimeError('injected crash after Nova answered')
-            return real_update(desktop_id, expected_status, **values)
+            return real_open(*args, **kwargs)
 
-        self.store.update_desktop = crash_after_nova
+        self.store.open_session = crash_after_nova
         self.assertRaises(RuntimeError, self.manager.login, imsi, 'u', {})
-        self.store.update_desktop = real_update
+        self.store.open_session = real_open
         self.assertIsNone(self.store.get_desktop(imsi)['instance_id'])
         tagged = [s for s in self.admin_api.get_servers()
                   if s['name'] == 'desktop-%s' % imsi]

@@ -134,6 +134,43 @@ class _StoreTests(object):
         self.assertEqual(states.CAUSE_USER_REQUEST,
                          ended['terminate_cause'])
 
+    def test_desktop_and_open_session_in_one_lookup(self):
+        self.assertEqual((None, None),
+                         self.store.get_desktop_and_session(IMSI))
+        desktop = self.desktop()
+        other = self.desktop('001010000000002')
+        self.session(other)  # another subscriber's session is not ours
+        found, session = self.store.get_desktop_and_session(IMSI)
+        self.assertEqual((desktop['id'], None), (found['id'], session))
+        first = self.session(desktop)
+        self.store.end_session(first['id'], states.CAUSE_USER_REQUEST)
+        second = self.session(desktop)
+        found, session = self.store.get_desktop_and_session(IMSI)
+        self.assertEqual(desktop['id'], found['id'])
+        self.assertEqual(second['id'], session['id'])  # the open one
+        self.assertEqual({}, session['capabilities'])
+
+    def test_open_session_stores_the_desktop_values_with_it(self):
+        desktop = self.desktop()
+        values = {'instance_id': 'i-1', 'status': states.BUILDING}
+        session = self.store.open_session(
+            desktop, states.BUILDING, {}, 'novnc', restored=False,
+            desktop_values=values)
+        self.assertIsNotNone(session)
+        stored = self.store.get_desktop(IMSI)
+        self.assertEqual(('i-1', states.BUILDING),
+                         (stored['instance_id'], stored['status']))
+        # Refused session (one is open): the instance is stored anyway.
+        values = {'instance_id': 'i-2', 'status': states.RESTORING}
+        self.assertIsNone(self.store.open_session(
+            desktop, states.RESTORING, {}, 'novnc', restored=True,
+            desktop_values=values))
+        stored = self.store.get_desktop(IMSI)
+        self.assertEqual(('i-2', states.RESTORING),
+                         (stored['instance_id'], stored['status']))
+        self.assertEqual(session['id'],
+                         self.store.get_open_session(IMSI)['id'])
+
     def test_conditional_updates(self):
         desktop = self.desktop()
         self.assertFalse(self.store.update_desktop(

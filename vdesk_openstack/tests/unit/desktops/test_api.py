@@ -114,7 +114,8 @@ class ApiTest(testtools.TestCase):
                                            **admin))
         self.assertError(400, self.request('GET', '/desktops?limit=1&limit=2',
                                            **admin))
-        self.manager.store.get_desktop.return_value = None
+        self.manager.store.get_desktop_and_session.return_value = (None,
+                                                                   None)
         self.assertError(404, self.request('GET', '/desktops/%s' % IMSI,
                                            **admin))
         self.manager.delete.return_value = None
