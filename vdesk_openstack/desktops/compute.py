@@ -15,6 +15,7 @@ from openstack import exceptions as sdk_exc
 from oslo_log import log as logging
 
 from vdesk_openstack.desktops import exceptions
+from vdesk_openstack.desktops import states
 
 LOG = logging.getLogger(__name__)
 
@@ -127,11 +128,58 @@ class Compute(object):
                 return server
         return None
 
+    def servers_by_id(self, page_size=1000):
+        """Every server of the desktop project, in UUID order.
+
+        A generator asking Nova for one page at a time (``limit`` and
+        ``marker``), so a pass over a million servers holds one page. The
+        paging is ours, not openstacksdk's, for two habits of Nova's: a
+        server not yet scheduled (a build request) used as the marker makes
+        Nova list the cells from their start again, and a marker deleted
+        meanwhile is refused (400). So markers are servers past BUILD when
+        the page has one, an earlier one replaces a refused marker, nothing
+        at or before the last server yielded is yielded again, and a
+        listing that does not move on ends in :class:`Unavailable` (the
+        reconciler's pass stops there rather than take the rest for lost).
+        """
+        marker, seen, spare = None, None, []
+        while True:
+            try:
+                page = self._page(page_size, marker)
+            except exceptions.BadMarker:
+                if not spare:
+                    raise exceptions.Unavailable(
+                        'The compute service lost the listing\'s place; '
+                        'retry later') from None
+                marker = spare.pop()
+                continue
+            fresh = [s for s in page if seen is None or s.id > seen]
+            if not fresh:
+                # Nova listed from the start again. A short page was the
+                # end anyway; a full one leaves the rest unknown.
+                if len(page) >= page_size:
+                    raise exceptions.Unavailable(
+                        'The compute service\'s listing did not move on; '
+                        'retry later')
+                return
+            yield from fresh
+            seen = fresh[-1].id
+            spare = [s.id for s in fresh
+                     if s.status != states.NOVA_BUILD] or [seen]
+            marker = spare.pop()
+
     @_translate
-    def tagged_servers(self):
-        """Servers of the desktop project carrying our metadata."""
-        return [s for s in self._conn.compute.servers(details=True)
-                if META_DESKTOP in (s.metadata or {})]
+    def _page(self, size, marker):
+        query = {'details': True, 'sort_key': 'uuid', 'sort_dir': 'asc',
+                 'limit': size, 'paginated': False}
+        if marker is not None:
+            query['marker'] = marker
+        try:
+            return list(self._conn.compute.servers(**query))
+        except sdk_exc.BadRequestException as e:
+            if marker is not None and 'marker' in str(e).lower():
+                raise exceptions.BadMarker() from None
+            raise
 
     @_translate
     def unshelve(self, server_id):

@@ -52,3 +52,7 @@ class NoPlan(Conflict):
 class Unavailable(DesktopError):
     code = 503
     message = 'A service the desktop service depends on is unavailable'
+
+
+class BadMarker(DesktopError):
+    """Nova no longer knows a listing's marker (internal, not an answer)."""

@@ -35,7 +35,6 @@ LOG = logging.getLogger(__name__)
 
 # Desktops whose instance the service itself is changing: not "lost".
 _IN_HAND = (states.CREATING, states.DELETING)
-_PAGE = 1000
 
 
 def _created_at(server):
@@ -55,6 +54,8 @@ def _created_at(server):
 class Reconciler(object):
     """Repairs between the desktop database and Nova; see the module."""
 
+    page_size = 1000  # Nova's default [api] max_limit
+
     def __init__(self, manager, conf=None):
         self.manager = manager
         self.store = manager.store
@@ -68,21 +69,11 @@ class Reconciler(object):
                   'lost': 0}
         now = db_api.utcnow()
         grace = datetime.timedelta(seconds=self.conf.desktops.orphan_grace)
-        servers = {s.id: s for s in self.compute.tagged_servers()}
-        by_desktop = {}
-        for server in servers.values():
-            by_desktop.setdefault(server.metadata[compute_mod.META_DESKTOP],
-                                  []).append(server)
-
         for desktop in self.store.creating_desktops(now - grace):
-            outcome = self._settle_creating(desktop, by_desktop)
+            outcome = self._settle_creating(desktop)
             if outcome:
                 counts[outcome] += 1
-        for desktop_id, tagged in by_desktop.items():
-            counts['orphans_deleted'] += self._delete_orphans(
-                desktop_id, tagged, now - grace)
-        counts['lost'] += self._find_lost(servers)
-
+        scanned = self._merge(now - grace, counts)
         if any(counts.values()):
             LOG.warning('Reconciler repaired: %(adopted)d adopted, '
                         '%(awaiting_login)d left for the next login, '
@@ -90,18 +81,49 @@ class Reconciler(object):
                         '%(lost)d desktops lost outside the service',
                         counts)
         else:
-            LOG.debug('Reconciler: nothing to repair (%d tagged servers)',
-                      len(servers))
+            LOG.debug('Reconciler: nothing to repair (%d servers and '
+                      'mappings compared)', scanned)
         return counts
 
+    def _merge(self, created_before, counts):
+        """Walk Nova's servers and the mappings side by side.
+
+        Both come in instance UUID order, a page at a time, so memory stays
+        flat at any number of desktops: a server no mapping names is an
+        orphan candidate; a mapping whose server is missing (or in ERROR)
+        is a lost candidate. Each candidate is checked again, under the
+        subscriber's lock, before anything is changed -- were the two
+        orders ever to disagree, the cost is an extra check, not a wrong
+        repair.
+        """
+        servers = iter(self.compute.servers_by_id(self.page_size))
+        desktops = iter(self.store.desktops_by_instance(self.page_size))
+        server, desktop = next(servers, None), next(desktops, None)
+        scanned = 0
+        while server is not None or desktop is not None:
+            scanned += 1
+            if desktop is None or (server is not None and
+                                   server.id < desktop['instance_id']):
+                if compute_mod.META_DESKTOP in (server.metadata or {}):
+                    counts['orphans_deleted'] += self._orphan(
+                        server, created_before)
+                server = next(servers, None)
+            elif server is None or desktop['instance_id'] < server.id:
+                counts['lost'] += self._lost(desktop)
+                desktop = next(desktops, None)
+            else:
+                if server.status == states.NOVA_ERROR:
+                    counts['lost'] += self._lost(desktop)
+                server, desktop = next(servers, None), next(desktops, None)
+        return scanned
+
     # -- creations cut short ------------------------------------------------
-    def _settle_creating(self, desktop, by_desktop):
+    def _settle_creating(self, desktop):
         with self.locks.subscriber(desktop['subscriber']):
             desktop = self.store.get_desktop_by_id(desktop['id'])
             if desktop is None or desktop['status'] != states.CREATING or \
                     desktop['instance_id'] is not None:
                 return None
-            # The listing may predate a server created since: ask again.
             server = self.compute.find_desktop_server(desktop)
             if server is None:
                 LOG.warning('Desktop of %s stuck in CREATING without a '
@@ -117,39 +139,37 @@ class Reconciler(object):
                     instance_id=server.id, status=states.BUILDING,
                     fault=None):
                 return None
-            by_desktop.pop(desktop['id'], None)
             LOG.warning('Desktop of %s: adopted instance %s created before '
                         'an interruption', desktop['subscriber'], server.id)
             return 'adopted'
 
     # -- orphans --------------------------------------------------------------
-    def _delete_orphans(self, desktop_id, tagged, created_before):
+    def _orphan(self, server, created_before):
+        """Delete ``server`` (tagged, mapped by no desktop) if an orphan."""
+        desktop_id = server.metadata[compute_mod.META_DESKTOP]
         desktop = self.store.get_desktop_by_id(desktop_id)
-        if desktop is not None and (desktop['instance_id'] is None or
+        if desktop is not None and (desktop['instance_id'] in (None,
+                                                               server.id) or
                                     desktop['status'] == states.CREATING):
-            # Not yet paired: adoption's business, after the grace.
+            # Not yet paired (adoption's business, after the grace), or
+            # paired since the mappings were read.
             return 0
-        deleted = 0
-        for server in tagged:
-            if desktop is not None and server.id == desktop['instance_id']:
-                continue
-            created = _created_at(server)
-            if created is None or created > created_before:
-                continue  # too young: a login may be storing it right now
-            subscriber = server.metadata.get(compute_mod.META_SUBSCRIBER)
-            if subscriber:
-                with self.locks.subscriber(subscriber):
-                    if not self._still_orphan(desktop_id, server.id):
-                        continue
-                    self.compute.delete(server.id)
-            else:
+        created = _created_at(server)
+        if created is None or created > created_before:
+            return 0  # too young: a login may be storing it right now
+        subscriber = server.metadata.get(compute_mod.META_SUBSCRIBER)
+        if subscriber:
+            with self.locks.subscriber(subscriber):
+                if not self._still_orphan(desktop_id, server.id):
+                    return 0
                 self.compute.delete(server.id)
-            LOG.warning('Deleted orphan server %s of desktop %s (%s)',
-                        server.id, desktop_id,
-                        'no such desktop' if desktop is None
-                        else 'the desktop maps %s' % desktop['instance_id'])
-            deleted += 1
-        return deleted
+        else:
+            self.compute.delete(server.id)
+        LOG.warning('Deleted orphan server %s of desktop %s (%s)',
+                    server.id, desktop_id,
+                    'no such desktop' if desktop is None
+                    else 'the desktop maps %s' % desktop['instance_id'])
+        return 1
 
     def _still_orphan(self, desktop_id, server_id):
         desktop = self.store.get_desktop_by_id(desktop_id)
@@ -160,30 +180,15 @@ class Reconciler(object):
             desktop['status'] != states.CREATING
 
     # -- instances lost outside the service -----------------------------------
-    def _find_lost(self, servers):
-        lost = 0
-        marker = None
-        while True:
-            page = self.store.list_desktops(limit=_PAGE, marker=marker)
-            for desktop in page:
-                instance_id = desktop['instance_id']
-                if instance_id is None or desktop['status'] in _IN_HAND:
-                    continue
-                server = servers.get(instance_id)
-                if server is not None and \
-                        server.status != states.NOVA_ERROR:
-                    continue
-                if desktop['status'] == states.ERROR:
-                    continue  # already marked; the next login rebuilds
-                try:
-                    if self.instance_lost(instance_id):
-                        lost += 1
-                except exceptions.Busy:
-                    LOG.info('Desktop of %s busy; checked again next pass',
-                             desktop['subscriber'])
-            if len(page) < _PAGE:
-                return lost
-            marker = page[-1]['subscriber']
+    def _lost(self, desktop):
+        if desktop['status'] in _IN_HAND or desktop['status'] == states.ERROR:
+            return 0  # in hand, or already marked: the next login rebuilds
+        try:
+            return 1 if self.instance_lost(desktop['instance_id']) else 0
+        except exceptions.Busy:
+            LOG.info('Desktop of %s busy; checked again next pass',
+                     desktop['subscriber'])
+            return 0
 
     def instance_lost(self, instance_id, reason=None):
         """Mark the desktop of ``instance_id`` if Nova lost or broke it.

@@ -27,11 +27,35 @@ def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
+DESKTOPS = models.Desktop.__table__
+SESSIONS = models.Session.__table__
+
+
 def _as_dict(row):
     record = {c.name: getattr(row, c.name) for c in row.__table__.columns}
     if 'capabilities' in record:
         record['capabilities'] = json.loads(record['capabilities'])
     return record
+
+
+def _record(table, values):
+    """A Core row (or a slice of one) of ``table`` as a plain dict."""
+    record = dict(zip(table.columns.keys(), values))
+    if 'capabilities' in record:
+        record['capabilities'] = json.loads(record['capabilities'])
+    return record
+
+
+def _one(conn, table, query):
+    row = conn.execute(query).first()
+    return _record(table, row) if row is not None else None
+
+
+_DESKTOP_AND_SESSION = sa.select(DESKTOPS, SESSIONS).select_from(
+    DESKTOPS.outerjoin(SESSIONS, sa.and_(
+        SESSIONS.c.subscriber == DESKTOPS.c.subscriber,
+        SESSIONS.c.is_open.is_(True)))).where(
+    DESKTOPS.c.subscriber == sa.bindparam('subscriber'))
 
 
 class DesktopStore(object):
@@ -54,23 +78,23 @@ class DesktopStore(object):
         :raises Conflict: the subscriber already has one.
         """
         now = utcnow()
-        row = models.Desktop(id=str(uuid.uuid4()), subscriber=subscriber,
-                             user_id=user_id, plan=plan,
-                             status=states.CREATING, generation=0,
-                             created_at=now, updated_at=now)
+        record = {'id': str(uuid.uuid4()), 'subscriber': subscriber,
+                  'user_id': user_id, 'instance_id': None, 'plan': plan,
+                  'flavor_id': None, 'status': states.CREATING,
+                  'generation': 0, 'fault': None, 'created_at': now,
+                  'updated_at': now}
         try:
-            with self._db.writer() as session:
-                session.add(row)
+            with self._db.write() as conn:
+                conn.execute(DESKTOPS.insert(), record)
         except db_exc.DBDuplicateEntry:
             raise exceptions.Conflict(
                 'The subscriber already has a desktop') from None
-        return _as_dict(row)
+        return record
 
     def get_desktop(self, subscriber):
-        with self._db.reader() as session:
-            row = session.scalar(sa.select(models.Desktop).where(
-                models.Desktop.subscriber == subscriber))
-            return _as_dict(row) if row is not None else None
+        with self._db.read() as conn:
+            return _one(conn, DESKTOPS, DESKTOPS.select().where(
+                DESKTOPS.c.subscriber == subscriber))
 
     def get_desktop_and_session(self, subscriber):
         """(desktop, open session) of ``subscriber`` in one round trip.
@@ -78,28 +102,26 @@ class DesktopStore(object):
         Either may be None (a session never exists without its desktop).
         Both sides of the join are unique-index probes.
         """
-        with self._db.reader() as session:
-            row = session.execute(
-                sa.select(models.Desktop, models.Session)
-                .outerjoin(models.Session, sa.and_(
-                    models.Session.subscriber == models.Desktop.subscriber,
-                    models.Session.is_open.is_(True)))
-                .where(models.Desktop.subscriber == subscriber)).first()
-            if row is None:
-                return None, None
-            return (_as_dict(row[0]),
-                    _as_dict(row[1]) if row[1] is not None else None)
+        with self._db.read() as conn:
+            row = conn.execute(_DESKTOP_AND_SESSION,
+                               {'subscriber': subscriber}).first()
+        if row is None:
+            return None, None
+        split = len(DESKTOPS.columns)
+        desktop = _record(DESKTOPS, row[:split])
+        if row[split] is None:  # sessions.id: no open session
+            return desktop, None
+        return desktop, _record(SESSIONS, row[split:])
 
     def get_desktop_by_id(self, desktop_id):
-        with self._db.reader() as session:
-            row = session.get(models.Desktop, desktop_id)
-            return _as_dict(row) if row is not None else None
+        with self._db.read() as conn:
+            return _one(conn, DESKTOPS, DESKTOPS.select().where(
+                DESKTOPS.c.id == desktop_id))
 
     def get_desktop_by_instance(self, instance_id):
-        with self._db.reader() as session:
-            row = session.scalar(sa.select(models.Desktop).where(
-                models.Desktop.instance_id == instance_id))
-            return _as_dict(row) if row is not None else None
+        with self._db.read() as conn:
+            return _one(conn, DESKTOPS, DESKTOPS.select().where(
+                DESKTOPS.c.instance_id == instance_id))
 
     def list_desktops(self, limit=1000, marker=None, status=None):
         with self._db.reader() as session:
@@ -117,14 +139,34 @@ class DesktopStore(object):
         Returns True if the row was updated.
         """
         values['updated_at'] = utcnow()
-        query = sa.update(models.Desktop).where(
-            models.Desktop.id == desktop_id)
+        query = DESKTOPS.update().where(DESKTOPS.c.id == desktop_id)
         if expected_status is not None:
             if isinstance(expected_status, str):
                 expected_status = (expected_status,)
-            query = query.where(models.Desktop.status.in_(expected_status))
-        with self._db.writer() as session:
-            return session.execute(query.values(**values)).rowcount == 1
+            query = query.where(DESKTOPS.c.status.in_(expected_status))
+        with self._db.write() as conn:
+            return conn.execute(query.values(**values)).rowcount == 1
+
+    def desktops_by_instance(self, page_size=1000):
+        """Every desktop with an instance, in instance UUID order.
+
+        A generator reading one page per transaction along the unique
+        index on ``instance_id`` (the reconciler's pass beside Nova's
+        listing in the same order).
+        """
+        marker = None
+        while True:
+            query = sa.select(models.Desktop).where(
+                models.Desktop.instance_id.is_not(None)).order_by(
+                models.Desktop.instance_id).limit(page_size)
+            if marker is not None:
+                query = query.where(models.Desktop.instance_id > marker)
+            with self._db.reader() as session:
+                page = [_as_dict(r) for r in session.scalars(query)]
+            yield from page
+            if len(page) < page_size:
+                return
+            marker = page[-1]['instance_id']
 
     def delete_desktop(self, desktop_id):
         with self._db.writer() as session:
@@ -166,68 +208,67 @@ class DesktopStore(object):
         session is refused, so an instance UUID is never lost.
         """
         now = utcnow()
-        row = models.Session(
-            id=str(uuid.uuid4()), desktop_id=desktop['id'],
-            subscriber=desktop['subscriber'], is_open=True, status=status,
-            restored=restored, rebuilt=rebuilt,
-            capabilities=json.dumps(capabilities, sort_keys=True),
-            console_type=console_type, charging=states.CHARGING_NONE,
-            started_at=now, last_seen_at=now)
+        record = {
+            'id': str(uuid.uuid4()), 'desktop_id': desktop['id'],
+            'subscriber': desktop['subscriber'], 'is_open': True,
+            'status': status, 'restored': restored, 'rebuilt': rebuilt,
+            'capabilities': json.dumps(capabilities, sort_keys=True),
+            'console_type': console_type, 'charging': states.CHARGING_NONE,
+            'terminate_cause': None, 'fault': None, 'started_at': now,
+            'active_at': None, 'ended_at': None, 'last_seen_at': now,
+            'last_interim_at': None}
         try:
-            with self._db.writer() as session:
+            with self._db.write() as conn:
                 if desktop_values:
-                    session.execute(
-                        sa.update(models.Desktop)
-                        .where(models.Desktop.id == desktop['id'])
-                        .values(updated_at=now, **desktop_values))
-                session.add(row)
+                    conn.execute(DESKTOPS.update()
+                                 .where(DESKTOPS.c.id == desktop['id'])
+                                 .values(updated_at=now, **desktop_values))
+                conn.execute(SESSIONS.insert(), record)
         except db_exc.DBDuplicateEntry:
             if desktop_values:
                 self.update_desktop(desktop['id'], **desktop_values)
             return None
-        return _as_dict(row)
+        return dict(record, capabilities=json.loads(record['capabilities']))
 
     def get_open_session(self, subscriber):
-        with self._db.reader() as session:
-            row = session.scalar(sa.select(models.Session).where(
-                models.Session.subscriber == subscriber,
-                models.Session.is_open.is_(True)))
-            return _as_dict(row) if row is not None else None
+        with self._db.read() as conn:
+            return _one(conn, SESSIONS, SESSIONS.select().where(
+                SESSIONS.c.subscriber == subscriber,
+                SESSIONS.c.is_open.is_(True)))
 
     def get_session(self, session_id):
-        with self._db.reader() as session:
-            row = session.get(models.Session, session_id)
-            return _as_dict(row) if row is not None else None
+        with self._db.read() as conn:
+            return _one(conn, SESSIONS, SESSIONS.select().where(
+                SESSIONS.c.id == session_id))
 
     def update_session(self, session_id, expected_status=None, **values):
-        query = sa.update(models.Session).where(
-            models.Session.id == session_id,
-            models.Session.is_open.is_(True))
+        query = SESSIONS.update().where(SESSIONS.c.id == session_id,
+                                        SESSIONS.c.is_open.is_(True))
         if expected_status is not None:
             if isinstance(expected_status, str):
                 expected_status = (expected_status,)
-            query = query.where(models.Session.status.in_(expected_status))
-        with self._db.writer() as session:
-            return session.execute(query.values(**values)).rowcount == 1
+            query = query.where(SESSIONS.c.status.in_(expected_status))
+        with self._db.write() as conn:
+            return conn.execute(query.values(**values)).rowcount == 1
 
     def end_session(self, session_id, cause):
         """Close the session (it becomes history); True if this call did."""
         now = utcnow()
-        with self._db.writer() as session:
-            return session.execute(
-                sa.update(models.Session)
-                .where(models.Session.id == session_id,
-                       models.Session.is_open.is_(True))
+        with self._db.write() as conn:
+            return conn.execute(
+                SESSIONS.update()
+                .where(SESSIONS.c.id == session_id,
+                       SESSIONS.c.is_open.is_(True))
                 .values(is_open=None, status=states.ENDED, ended_at=now,
                         terminate_cause=cause)).rowcount == 1
 
     def claim_charging(self, session_id, from_state, to_state, **values):
         """Move charging from ``from_state``; True for the one winner."""
-        with self._db.writer() as session:
-            return session.execute(
-                sa.update(models.Session)
-                .where(models.Session.id == session_id,
-                       models.Session.charging == from_state)
+        with self._db.write() as conn:
+            return conn.execute(
+                SESSIONS.update()
+                .where(SESSIONS.c.id == session_id,
+                       SESSIONS.c.charging == from_state)
                 .values(charging=to_state, **values)).rowcount == 1
 
     def sessions_in(self, statuses, limit=500):

@@ -200,11 +200,10 @@ class SqlHss(api.HssDriver):
         self._advance_sqn(imsi, adopt)
 
     def get_plan(self, imsi):
-        with self._reader() as session:
-            row = session.scalar(
-                sa.select(models.Plan).join(models.Subscriber)
-                .where(models.Subscriber.imsi == imsi))
-            return _plan(row) if row is not None else None
+        # Core, not the ORM: the desktop service asks on every login.
+        with self._db.read() as conn:
+            row = conn.execute(_PLAN_OF, {'imsi': imsi}).first()
+        return _plan(row) if row is not None else None
 
     # -- gateway state ----------------------------------------------------
     def store_challenge(self, context_id, challenge):
@@ -282,6 +281,14 @@ def _context_key(context_id):
 def xres_digest(context_id, xres):
     """Digest binding an expected RES to its context, stored, not XRES."""
     return hmac.new(context_id.encode('utf-8'), xres, hashlib.sha256).digest()
+
+
+_PLANS = models.Plan.__table__
+_PLAN_OF = sa.select(
+    _PLANS.c.name, _PLANS.c.vcpus, _PLANS.c.ram_mb, _PLANS.c.disk_gb,
+    _PLANS.c.priority, _PLANS.c.image).join_from(
+    models.Subscriber.__table__, _PLANS).where(
+    models.Subscriber.__table__.c.imsi == sa.bindparam('imsi'))
 
 
 def _plan(row):

@@ -85,6 +85,9 @@ class _EngineTestCase(harness.DesktopTestCase):
         # The tests decide when something is old enough to repair.
         self.vconf.set_override('orphan_grace', 0, group='desktops')
         self.reconciler = reconciler_mod.Reconciler(self.manager)
+        # Pages of two: every pass crosses page boundaries of both Nova's
+        # listing (limit/marker) and the mappings.
+        self.reconciler.page_size = 2
 
     def tagged(self, imsi):
         return [s for s in self.admin_api.get_servers(detail=True)

@@ -114,7 +114,7 @@ class TwoHundredSubscribersTest(harness.DesktopTestCase):
             return wrapper
 
         for name in ('ensure_flavor', 'create_server', 'get_server',
-                     'find_desktop_server', 'tagged_servers', 'unshelve',
+                     'find_desktop_server', 'unshelve',
                      'start', 'shelve', 'shelve_offload', 'delete',
                      'cpu_seconds'):
             setattr(self.compute, name,

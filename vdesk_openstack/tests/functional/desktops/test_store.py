@@ -171,6 +171,19 @@ class _StoreTests(object):
         self.assertEqual(session['id'],
                          self.store.get_open_session(IMSI)['id'])
 
+    def test_desktops_by_instance_pages_in_uuid_order(self):
+        instances = []
+        for n in range(7):
+            desktop = self.desktop('00101000000001%d' % n)
+            instance = '%08x-0000-4000-8000-%012d' % (7 - n, n)
+            if n != 3:  # one without an instance yet
+                self.store.update_desktop(desktop['id'],
+                                          instance_id=instance)
+                instances.append(instance)
+        walked = [d['instance_id']
+                  for d in self.store.desktops_by_instance(page_size=2)]
+        self.assertEqual(sorted(instances), walked)
+
     def test_conditional_updates(self):
         desktop = self.desktop()
         self.assertFalse(self.store.update_desktop(

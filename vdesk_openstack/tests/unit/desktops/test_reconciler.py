@@ -61,7 +61,7 @@ class ReconcilerTest(testtools.TestCase):
         self.store = self.manager.store
         self.compute = self.manager.compute
         self.store.creating_desktops.return_value = []
-        self.store.list_desktops.return_value = []
+        self.store.desktops_by_instance.return_value = []
         self.store.get_open_session.return_value = None
         self.reconciler = reconciler.Reconciler(self.manager)
 
@@ -79,32 +79,32 @@ class ReconcilerTest(testtools.TestCase):
     def test_orphan_deleted_only_after_the_grace(self):
         old, young = _server('old', 'gone-1'), _server('young', 'gone-2',
                                                        age_s=10)
-        self.compute.tagged_servers.return_value = [old, young]
+        self.compute.servers_by_id.return_value = [old, young]
         self.store.get_desktop_by_id.return_value = None
         counts = self.reconciler.run_once()
         self.assertEqual(1, counts['orphans_deleted'])
         self.compute.delete.assert_called_once_with('old')
 
     def test_mapped_server_is_never_deleted(self):
-        self.compute.tagged_servers.return_value = [_server('i1', 'd1')]
+        self.compute.servers_by_id.return_value = [_server('i1', 'd1')]
         self.store.get_desktop_by_id.return_value = _desktop()
-        self.store.list_desktops.return_value = [_desktop()]
+        self.store.desktops_by_instance.return_value = [_desktop()]
         self.assertFalse(any(self.reconciler.run_once().values()))
         self.compute.delete.assert_not_called()
         self.store.update_desktop.assert_not_called()
 
     def test_duplicate_of_a_mapped_desktop_is_deleted(self):
-        self.compute.tagged_servers.return_value = [
+        self.compute.servers_by_id.return_value = [
             _server('i1', 'd1'), _server('i2', 'd1')]
         self.store.get_desktop_by_id.return_value = _desktop()
-        self.store.list_desktops.return_value = [_desktop()]
+        self.store.desktops_by_instance.return_value = [_desktop()]
         self.assertEqual(1, self.reconciler.run_once()['orphans_deleted'])
         self.compute.delete.assert_called_once_with('i2')
 
     def test_creating_record_adopts_its_server(self):
         creating = _desktop(instance_id=None, status=states.CREATING)
         server = _server('i9', 'd1')
-        self.compute.tagged_servers.return_value = [server]
+        self.compute.servers_by_id.return_value = [server]
         self.store.creating_desktops.return_value = [creating]
         self.store.get_desktop_by_id.return_value = creating
         self.compute.find_desktop_server.return_value = server
@@ -119,7 +119,7 @@ class ReconcilerTest(testtools.TestCase):
 
     def test_creating_record_without_server_waits(self):
         creating = _desktop(instance_id=None, status=states.CREATING)
-        self.compute.tagged_servers.return_value = []
+        self.compute.servers_by_id.return_value = []
         self.store.creating_desktops.return_value = [creating]
         self.store.get_desktop_by_id.return_value = creating
         self.compute.find_desktop_server.return_value = None
@@ -128,8 +128,8 @@ class ReconcilerTest(testtools.TestCase):
 
     def test_lost_instance_marks_the_desktop(self):
         desktop = _desktop()
-        self.compute.tagged_servers.return_value = []
-        self.store.list_desktops.return_value = [desktop]
+        self.compute.servers_by_id.return_value = []
+        self.store.desktops_by_instance.return_value = [desktop]
         self.store.get_desktop_by_instance.return_value = desktop
         self.store.get_desktop_by_id.return_value = desktop
         self.compute.get_server.return_value = None
@@ -138,6 +138,33 @@ class ReconcilerTest(testtools.TestCase):
         _, kwargs = self.store.update_desktop.call_args
         self.assertEqual(states.ERROR, kwargs['status'])
         self.assertIn('deleted', kwargs['fault'])
+
+    def test_one_ordered_walk_finds_orphans_and_lost_desktops(self):
+        untagged = _server('e', 'x')
+        untagged.metadata = {}
+        self.compute.servers_by_id.return_value = [
+            _server('a', 'da'), _server('c', 'dc', status='ERROR'),
+            untagged, _server('f', 'gone')]
+        desktops = {d['id']: d for d in (
+            _desktop('da', 'a'), _desktop('db', 'b'), _desktop('dc', 'c'),
+            _desktop('dd', 'd', status=states.ERROR),
+            _desktop('dg', 'g', status=states.CREATING))}
+        self.store.desktops_by_instance.return_value = sorted(
+            desktops.values(), key=lambda d: d['instance_id'])
+        self.store.get_desktop_by_id.side_effect = desktops.get
+        self.store.get_desktop_by_instance.side_effect = lambda i: {
+            d['instance_id']: d for d in desktops.values()}.get(i)
+        nova = {'c': _server('c', 'dc', status='ERROR')}
+        self.compute.get_server.side_effect = nova.get
+        self.store.update_desktop.return_value = True
+        counts = self.reconciler.run_once()
+        # b is gone and c is in ERROR; d is already marked, g in hand.
+        self.assertEqual(2, counts['lost'])
+        self.assertEqual(['b', 'c'], [
+            c.args[0] for c in self.compute.get_server.call_args_list])
+        # f is tagged with a desktop that does not exist; e is not ours.
+        self.assertEqual(1, counts['orphans_deleted'])
+        self.compute.delete.assert_called_once_with('f')
 
     def test_instance_still_running_is_not_lost(self):
         desktop = _desktop()
@@ -220,7 +247,9 @@ class EngineTest(testtools.TestCase):
 
     def test_failing_passes_do_not_stop_the_engine(self):
         eng = self.make()
-        eng.manager.compute.tagged_servers.side_effect = \
+        eng.manager.conf = eng.conf
+        eng.manager.store.creating_desktops.return_value = []
+        eng.manager.compute.servers_by_id.side_effect = \
             exceptions.Unavailable()
         eng.manager.periodic.side_effect = RuntimeError('db down')
         self.assertIsNone(eng.reconcile())
@@ -230,9 +259,9 @@ class EngineTest(testtools.TestCase):
         eng = self.make(reconcile_interval=1)
         eng.manager.conf = eng.conf
         eng.manager.store.creating_desktops.return_value = []
-        eng.manager.store.list_desktops.return_value = []
-        eng.manager.compute.tagged_servers.return_value = []
+        eng.manager.store.desktops_by_instance.return_value = []
+        eng.manager.compute.servers_by_id.return_value = []
         eng.start()
         eng.request_stop()
         eng.stop()
-        eng.manager.compute.tagged_servers.assert_called_once_with()
+        eng.manager.compute.servers_by_id.assert_called_once_with(1000)
