@@ -27,10 +27,11 @@ MAX_RESYNCS = 2
 class AkaMethod(base.AuthMethod):
     """The ``aka`` identity payload; it changes between round trips."""
 
-    _method_parameters = ['imsi']
+    imsi: str
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, *, imsi):
+        super().__init__()
+        self.imsi = imsi
         self.answer = None
 
     def get_auth_data(self, session, auth, headers, **kwargs):
