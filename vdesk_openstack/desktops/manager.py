@@ -56,21 +56,16 @@ class DesktopManager(object):
         """Open (or return the open) session of ``subscriber``."""
         caps = caps_mod.parse(capabilities)
         with self.locks.subscriber(subscriber):
-            desktop, session = self.store.get_desktop_and_session(subscriber)
-            if session is not None and session['status'] == states.ERROR:
-                # A failed session is not kept: logging in again retries.
-                self.store.end_session(session['id'],
-                                       states.CAUSE_LOST_SERVICE)
-                session = None
-            if session is not None:
+            desktop, session, plan, fresh = self.store.begin_login(
+                subscriber, user_id, lambda: self._plan(subscriber))
+            if plan is None:  # a session is open: that is the answer
                 self.store.update_session(session['id'],
                                           last_seen_at=db_api.utcnow())
                 return self.sync(session)
-            plan = self._plan(subscriber)
-            fresh = desktop is None
-            if fresh:
-                desktop = self.store.create_desktop(subscriber, user_id,
-                                                    plan.name)
+            if session is not None:
+                # A failed session is not kept: logging in again retries.
+                self.store.end_session(session['id'],
+                                       states.CAUSE_LOST_SERVICE)
             status, restored, rebuilt, ready, values = self._bring_up(
                 desktop, plan, caps, fresh=fresh)
             # The desktop's new state (e.g. the instance UUID Nova just
@@ -126,19 +121,13 @@ class DesktopManager(object):
         except exceptions.Invalid:
             caps = caps_mod.parse({})
         with self.locks.subscriber(subscriber):
-            if self.store.get_open_session(subscriber) is not None:
-                return False
             try:
-                plan = self._plan(subscriber)
+                desktop, session, plan, fresh = self.store.begin_login(
+                    subscriber, user_id, lambda: self._plan(subscriber))
             except exceptions.NoPlan:
                 return False
-            desktop = self.store.get_desktop(subscriber)
-            fresh = desktop is None
-            if fresh:
-                desktop = self.store.create_desktop(subscriber, user_id,
-                                                    plan.name)
-            elif desktop['status'] in (states.ACTIVE, states.RESTORING,
-                                       states.BUILDING):
+            if session is not None or desktop['status'] in (
+                    states.ACTIVE, states.RESTORING, states.BUILDING):
                 return False
             values = self._bring_up(desktop, plan, caps, fresh=fresh)[4]
             self.store.update_desktop(desktop['id'], **values)

@@ -51,6 +51,26 @@ def _one(conn, table, query):
     return _record(table, row) if row is not None else None
 
 
+def _new_desktop(subscriber, user_id, plan):
+    now = utcnow()
+    return {'id': str(uuid.uuid4()), 'subscriber': subscriber,
+            'user_id': user_id, 'instance_id': None, 'plan': plan,
+            'flavor_id': None, 'status': states.CREATING, 'generation': 0,
+            'fault': None, 'created_at': now, 'updated_at': now}
+
+
+def _desktop_and_session(conn, subscriber):
+    row = conn.execute(_DESKTOP_AND_SESSION,
+                       {'subscriber': subscriber}).first()
+    if row is None:
+        return None, None
+    split = len(DESKTOPS.columns)
+    desktop = _record(DESKTOPS, row[:split])
+    if row[split] is None:  # sessions.id: no open session
+        return desktop, None
+    return desktop, _record(SESSIONS, row[split:])
+
+
 _DESKTOP_AND_SESSION = sa.select(DESKTOPS, SESSIONS).select_from(
     DESKTOPS.outerjoin(SESSIONS, sa.and_(
         SESSIONS.c.subscriber == DESKTOPS.c.subscriber,
@@ -77,12 +97,7 @@ class DesktopStore(object):
 
         :raises Conflict: the subscriber already has one.
         """
-        now = utcnow()
-        record = {'id': str(uuid.uuid4()), 'subscriber': subscriber,
-                  'user_id': user_id, 'instance_id': None, 'plan': plan,
-                  'flavor_id': None, 'status': states.CREATING,
-                  'generation': 0, 'fault': None, 'created_at': now,
-                  'updated_at': now}
+        record = _new_desktop(subscriber, user_id, plan)
         try:
             with self._db.write() as conn:
                 conn.execute(DESKTOPS.insert(), record)
@@ -91,11 +106,6 @@ class DesktopStore(object):
                 'The subscriber already has a desktop') from None
         return record
 
-    def get_desktop(self, subscriber):
-        with self._db.read() as conn:
-            return _one(conn, DESKTOPS, DESKTOPS.select().where(
-                DESKTOPS.c.subscriber == subscriber))
-
     def get_desktop_and_session(self, subscriber):
         """(desktop, open session) of ``subscriber`` in one round trip.
 
@@ -103,15 +113,40 @@ class DesktopStore(object):
         Both sides of the join are unique-index probes.
         """
         with self._db.read() as conn:
-            row = conn.execute(_DESKTOP_AND_SESSION,
-                               {'subscriber': subscriber}).first()
-        if row is None:
-            return None, None
-        split = len(DESKTOPS.columns)
-        desktop = _record(DESKTOPS, row[:split])
-        if row[split] is None:  # sessions.id: no open session
-            return desktop, None
-        return desktop, _record(SESSIONS, row[split:])
+            return _desktop_and_session(conn, subscriber)
+
+    def begin_login(self, subscriber, user_id, plan_of):
+        """A login's first step, in one transaction.
+
+        Finds the desktop and open session of ``subscriber``. Unless a
+        session is open (and not failed), asks ``plan_of()`` for the plan
+        and records a new desktop if there is none. Returns (desktop,
+        session, plan, fresh): ``plan`` is None if ``plan_of`` was not
+        asked, ``fresh`` True if the desktop was recorded by this call.
+        Whatever ``plan_of`` raises leaves nothing written.
+
+        :raises Conflict: another login recorded the desktop meanwhile.
+        """
+        try:
+            with self._db.write() as conn:
+                desktop, session = _desktop_and_session(conn, subscriber)
+                if session is not None and \
+                        session['status'] != states.ERROR:
+                    return desktop, session, None, False
+                plan = plan_of()
+                if desktop is not None:
+                    return desktop, session, plan, False
+                desktop = _new_desktop(subscriber, user_id, plan.name)
+                conn.execute(DESKTOPS.insert(), desktop)
+                return desktop, None, plan, True
+        except db_exc.DBDuplicateEntry:
+            raise exceptions.Conflict(
+                'The subscriber already has a desktop') from None
+
+    def get_desktop(self, subscriber):
+        with self._db.read() as conn:
+            return _one(conn, DESKTOPS, DESKTOPS.select().where(
+                DESKTOPS.c.subscriber == subscriber))
 
     def get_desktop_by_id(self, desktop_id):
         with self._db.read() as conn:

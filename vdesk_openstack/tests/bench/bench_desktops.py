@@ -241,7 +241,8 @@ def _login(manager, compute, imsi):
     return total, total - compute.spent.value, cpu
 
 
-def _worker(conf_files, clients, delay, spread, seed, barrier, results):
+def _worker(conf_files, clients, warmup, delay, spread, seed, barrier,
+            results):
     """One API worker process: its own pools, Redis member, manager."""
     conf = vdesk_conf.make_vdesk_conf(conf_files)
     store = db_api.DesktopStore(conf)
@@ -250,15 +251,17 @@ def _worker(conf_files, clients, delay, spread, seed, barrier, results):
     subscriber_locks._get()
     compute = _TimedCompute(delay)
     manager = _manager(conf, store, driver, compute, subscriber_locks)
-    # Connections are opened before the clock starts, as a worker that
-    # has been serving has them.
-    # (The HSS lookup is brief: a smaller pool, within MariaDB's default
-    # max_connections of 151 for the four workers.)
+    # Connections are open and statements compiled before the clock
+    # starts, as in a worker that has been serving. (The HSS lookup is
+    # brief: a smaller pool, within MariaDB's default max_connections of
+    # 151 for the four workers.)
     for engine, size in ((store.engine, len(clients)),
                          (driver.engine, HSS_POOL)):
         warm = [engine.connect() for _ in range(size)]
         for conn in warm:
             conn.close()
+    for imsi in warmup:
+        _login(manager, compute, imsi)
     rng = random.Random(seed)  # nosec: arrival offsets, not security
     offsets = [rng.uniform(0, spread) for _ in clients]
 
@@ -287,9 +290,10 @@ def _run_workers(conf_files, driver, prefix, delay, spread, rounds):
     results = ctx.Queue()
     clients = [_subscribers(driver, prefix + n, rounds)
                for n in range(STORM)]
+    warmup = _subscribers(driver, prefix + STORM, 3 * WORKERS)
     procs = [ctx.Process(target=_worker, args=(
-        conf_files, clients[w::WORKERS], delay, spread, prefix + w,
-        barrier, results)) for w in range(WORKERS)]
+        conf_files, clients[w::WORKERS], warmup[w::WORKERS], delay, spread,
+        prefix + w, barrier, results)) for w in range(WORKERS)]
     for proc in procs:
         proc.start()
     barrier.wait(timeout=120)

@@ -13,6 +13,7 @@ import datetime
 import os
 import textwrap
 import threading
+import types
 
 from alembic import autogenerate
 from alembic import migration as alembic_migration
@@ -149,6 +150,56 @@ class _StoreTests(object):
         self.assertEqual(desktop['id'], found['id'])
         self.assertEqual(second['id'], session['id'])  # the open one
         self.assertEqual({}, session['capabilities'])
+
+    def test_begin_login(self):
+        plan = types.SimpleNamespace(name='gold')
+        asked = []
+
+        def plan_of():
+            asked.append(1)
+            return plan
+
+        def failing():
+            raise exceptions.NoPlan()
+
+        # Whatever the plan lookup raises leaves nothing written.
+        self.assertRaises(exceptions.NoPlan, self.store.begin_login, IMSI,
+                          'u', failing)
+        self.assertIsNone(self.store.get_desktop(IMSI))
+        desktop, session, got, fresh = self.store.begin_login(IMSI, 'u',
+                                                              plan_of)
+        self.assertEqual((None, plan, True), (session, got, fresh))
+        self.assertEqual(('gold', states.CREATING),
+                         (desktop['plan'], desktop['status']))
+        self.assertEqual(desktop['id'], self.store.get_desktop(IMSI)['id'])
+        again = self.store.begin_login(IMSI, 'u', plan_of)
+        self.assertEqual((desktop['id'], None, plan, False),
+                         (again[0]['id'],) + again[1:])
+        self.assertEqual(2, len(asked))
+        # An open session is the answer: the plan is not asked for.
+        opened = self.session(desktop)
+        found = self.store.begin_login(IMSI, 'u', plan_of)
+        self.assertEqual((opened['id'], None, False),
+                         (found[1]['id'],) + found[2:])
+        self.assertEqual(2, len(asked))
+        # A failed session is returned with the plan, to be replaced.
+        self.store.update_session(opened['id'], status=states.ERROR)
+        found = self.store.begin_login(IMSI, 'u', plan_of)
+        self.assertEqual((opened['id'], plan), (found[1]['id'], found[2]))
+
+    def test_begin_login_records_one_desktop_under_threads(self):
+        plan = types.SimpleNamespace(name='gold')
+
+        def begin(_):
+            try:
+                return self.store.begin_login(IMSI, 'u', lambda: plan)[3]
+            except exceptions.Conflict:
+                return False
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            fresh = list(pool.map(begin, range(8)))
+        self.assertEqual(1, fresh.count(True))
+        self.assertEqual(1, len(self.store.list_desktops()))
 
     def test_open_session_stores_the_desktop_values_with_it(self):
         desktop = self.desktop()
