@@ -50,8 +50,13 @@ class Database(object):
 
     @contextlib.contextmanager
     def read(self):
-        """A Core connection for reads (the reader engine, if any)."""
-        with self._ctx.reader.get_engine().connect() as conn:
+        """A Core connection for reads.
+
+        On the writer's engine, as oslo.db's (synchronous) reader does: a
+        login reads what it has just written, which a lagging
+        ``slave_connection`` might not have yet.
+        """
+        with self.engine.connect() as conn:
             yield conn
 
     @property
