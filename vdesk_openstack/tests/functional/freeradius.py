@@ -62,8 +62,9 @@ post-auth {
 """
 
 # A charging server that must be exact drops a record it has seen already:
-# the first copy of a Vdesk-Record-Id creates a cache entry ("ok"), a later
-# copy finds it ("updated") and is not written.
+# the first copy of a Vdesk-Record-Id creates a cache entry -- rlm_cache
+# answers "updated" -- and is written; a later copy finds the entry ("ok")
+# and is not.
 DEDUPE_MODULE = """
 cache vdesk_dedupe {
     driver = "rlm_cache_rbtree"
@@ -76,7 +77,7 @@ cache vdesk_dedupe {
 """
 DEDUPE_ACCOUNTING = """
     vdesk_dedupe
-    if (!updated) {
+    if (updated) {
         detail
     }
 """
