@@ -79,6 +79,42 @@ def next_sqn(last_sqn):
     return ((seq + 1) << IND_BITS) | ((ind + 1) & _IND_MASK)
 
 
+def would_accept(sqn, sqn_ms):
+    """Whether a USIM whose highest accepted SQN is ``sqn_ms`` takes ``sqn``.
+
+    The HE's view of Annex C.2: it knows only SQN_MS (from AUTS), the
+    highest SEQ_MS, not the USIM's whole array. SEQ > SEQ_MS (C.2.2, made
+    conservative: greater than the highest slot is greater than every slot)
+    and SEQ - SEQ_MS <= DELTA (C.2.1).
+    """
+    seq, seq_ms = split(sqn)[0], split(sqn_ms)[0]
+    return seq_ms < seq and seq - seq_ms <= DELTA
+
+
+def resync_sqn(sqn_he, sqn_ms):
+    """SQN_HE after a resynchronisation request (TS 33.102 6.3.5).
+
+    The HE checks whether the next SQN it would generate from ``sqn_he``
+    would be accepted by the USIM, judged from ``sqn_ms`` with the Annex C.2
+    rules (:func:`would_accept`). If so, SQN_HE is kept (the SIM's refusal
+    was for an old challenge, say one answered late): returns ``sqn_he``.
+    Otherwise SQN_HE is reset to SQN_MS: returns ``sqn_ms``. That lowers
+    SQN_HE when it ran more than DELTA ahead of the SIM (a HSS restored
+    from a newer backup, or a flood of vectors), which the SIM would
+    otherwise refuse for ever.
+
+    MAC-S is the caller's business: only an authentic AUTS may come here.
+    """
+    _check_sqn(sqn_he)
+    _check_sqn(sqn_ms)
+    try:
+        upcoming = next_sqn(sqn_he)
+    except ValueError:
+        # SEQ_HE exhausted: only the SIM's own counter can be a way out.
+        return sqn_ms
+    return sqn_he if would_accept(upcoming, sqn_ms) else sqn_ms
+
+
 class SqnArray(object):
     """The USIM's SEQ_MS(0..31) array of Annex C.2 (initially all zero).
 

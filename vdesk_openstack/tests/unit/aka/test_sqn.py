@@ -122,3 +122,59 @@ class TestSqnArray(base.BaseTestCase):
                     {'seq_ms': [0] * 31 + ['1']},
                     {'seq_ms': 'x' * 32}):
             self.assertRaises(ValueError, sqn.SqnArray.from_dict, bad)
+
+
+class TestResync(base.BaseTestCase):
+    """TS 33.102 6.3.5 with the Annex C.2 acceptance rules."""
+
+    def test_he_behind_is_reset_to_sqn_ms(self):
+        sqn_he, sqn_ms = sqn.join(10, 3), sqn.join(500, 7)
+        self.assertEqual(sqn_ms, sqn.resync_sqn(sqn_he, sqn_ms))
+
+    def test_he_one_behind_is_reset(self):
+        # Next SEQ_HE would equal SEQ_MS: not fresh (C.2.2 needs greater).
+        sqn_he, sqn_ms = sqn.join(499, 31), sqn.join(500, 0)
+        self.assertEqual(sqn_ms, sqn.resync_sqn(sqn_he, sqn_ms))
+
+    def test_equal_is_kept(self):
+        sqn_he = sqn.join(500, 7)
+        self.assertEqual(sqn_he, sqn.resync_sqn(sqn_he, sqn_he))
+
+    def test_he_ahead_within_delta_is_kept(self):
+        sqn_ms = sqn.join(500, 7)
+        for seq_he in (501, 500 + sqn.DELTA - 1):
+            sqn_he = sqn.join(seq_he, 2)
+            self.assertEqual(sqn_he, sqn.resync_sqn(sqn_he, sqn_ms))
+
+    def test_he_ahead_beyond_delta_is_lowered_to_sqn_ms(self):
+        sqn_ms = sqn.join(500, 7)
+        # The next SEQ_HE is 500 + DELTA + 1: one more than C.2.1 allows.
+        sqn_he = sqn.join(500 + sqn.DELTA, 2)
+        self.assertEqual(sqn_ms, sqn.resync_sqn(sqn_he, sqn_ms))
+        self.assertLess(sqn.resync_sqn(sqn_he, sqn_ms), sqn_he)
+        fresh_sim = sqn.join(0, 0)
+        far = sqn.join(sqn.DELTA + 1000, 0)
+        self.assertEqual(fresh_sim, sqn.resync_sqn(far, fresh_sim))
+
+    def test_exhausted_he_is_reset(self):
+        sqn_ms = sqn.join(7, 1)
+        self.assertEqual(sqn_ms, sqn.resync_sqn(sqn.SQN_MAX, sqn_ms))
+
+    def test_agrees_with_the_usim_array(self):
+        # What the HE predicts is what a USIM does whose every slot holds
+        # SEQ_MS (the HE cannot know the lower slots, so it assumes so).
+        for seq_ms, seq_he in ((100, 50), (100, 99), (100, 100),
+                               (100, 101), (100, 100 + sqn.DELTA - 1),
+                               (100, 100 + sqn.DELTA)):
+            usim = sqn.SqnArray()
+            for ind in range(sqn.IND_COUNT):
+                usim.accept(sqn.join(seq_ms, ind))
+            sqn_ms = usim.highest()
+            sqn_he = sqn.join(seq_he, 4)
+            kept = sqn.resync_sqn(sqn_he, sqn_ms) == sqn_he
+            self.assertEqual(usim.is_fresh(sqn.next_sqn(sqn_he)), kept,
+                             (seq_ms, seq_he))
+
+    def test_rejects_bad_input(self):
+        self.assertRaises(ValueError, sqn.resync_sqn, 1, -1)
+        self.assertRaises(ValueError, sqn.resync_sqn, '1', 1)
