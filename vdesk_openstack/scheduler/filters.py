@@ -1,14 +1,17 @@
 """SubscriptionFilter: desktops go to pool hosts that keep their tier free.
 
-A request with the scheduler hint ``vdesk_priority=<tier>`` is a desktop. A
-host passes a desktop when
+A request whose flavor carries the extra spec ``vdesk:tier=<tier>`` is a
+desktop: only admins and the desktop service set flavor extra specs, so a
+tenant cannot make its server a desktop. The scheduler hint
+``vdesk_priority`` is not trusted and changes nothing. A host passes a
+desktop when
 
 1. it is in the desktop pool (an aggregate with ``vdesk_pool=true``),
 2. its aggregates accept the tier (``vdesk_tiers``, if any narrows it), and
 3. after placing the desktop it keeps the tier's fraction of its RAM and of
    its vCPUs free (``[vdesk_scheduler] tiers``).
 
-A request without the hint passes untouched, unless ``[vdesk_scheduler]
+Any other request passes untouched, unless ``[vdesk_scheduler]
 reserve_pool`` keeps it off the pool. A desktop of an unknown tier is
 refused by every host, with one log line saying why, which Nova turns into
 NoValidHost.
@@ -64,6 +67,15 @@ class SubscriptionFilter(filters.BaseHostFilter):
                       {'instance': spec_obj.instance_uuid, 'reason': e})
             return []
         if request is None:
+            if pool.legacy_hint(spec_obj) is not None:
+                # Helps operators find servers created before the tier
+                # moved to the flavor; a forged hint earns nothing else.
+                LOG.info('Server %(instance)s: ignoring the scheduler hint '
+                         '%(hint)s; its flavor has no %(spec)s extra spec, '
+                         'so it is not a desktop.',
+                         {'instance': spec_obj.instance_uuid,
+                          'hint': pool.LEGACY_HINT,
+                          'spec': pool.TIER_SPEC})
             if conf.reserve_pool:
                 return [host for host in filter_obj_list
                         if not pool.in_pool(host)]

@@ -1,8 +1,12 @@
 """What the filter and the weigher read from Nova's scheduler objects.
 
-- From the ``RequestSpec``: whether the request is a desktop (the scheduler
-  hint ``vdesk_priority=<tier>``, sent by the desktop service and kept in the
-  RequestSpec, so moves and unshelves see it again) and its tier's rule.
+- From the ``RequestSpec``: whether the request is a desktop and its tier's
+  rule. A desktop is a server whose flavor carries the extra spec
+  ``vdesk:tier=<tier>``. Only admins (and the desktop service, which owns
+  its flavors) may set flavor extra specs, so a tenant cannot forge a tier;
+  the RequestSpec keeps its copy of the flavor, so unshelves and moves see
+  the tier again. The scheduler hint ``vdesk_priority``, which any tenant
+  may send, is not trusted: it makes nothing a desktop.
 - From the ``HostState``: whether the host is in the desktop pool (one of
   its host aggregates has ``vdesk_pool=true``), which tiers it accepts
   (``vdesk_tiers=gold,silver`` narrows them; the union over the host's
@@ -20,7 +24,9 @@ from vdesk_openstack.scheduler import tiers
 
 LOG = logging.getLogger(__name__)
 
-PRIORITY_HINT = 'vdesk_priority'
+TIER_SPEC = 'vdesk:tier'
+# Desktops were once recognized by this scheduler hint; it is only logged.
+LEGACY_HINT = 'vdesk_priority'
 POOL_KEY = 'vdesk_pool'
 TIERS_KEY = 'vdesk_tiers'
 MULTIPLIER_KEY = 'vdesk_weight_multiplier'
@@ -53,28 +59,41 @@ class UnknownTier(Exception):
     """The request names a tier that the configuration does not define."""
 
 
-def priority_hint(spec_obj):
-    """The ``vdesk_priority`` hint of a request, or None if it has none."""
-    return spec_obj.get_scheduler_hint(PRIORITY_HINT)
+def flavor_tier(spec_obj):
+    """The ``vdesk:tier`` extra spec of a request's flavor, or None."""
+    if 'flavor' not in spec_obj:
+        return None
+    flavor = spec_obj.flavor
+    # An unset field would be loaded from the database: no I/O here. A
+    # request to schedule always has its flavor's extra specs (Nova's
+    # AggregateInstanceExtraSpecsFilter relies on the same).
+    if 'extra_specs' not in flavor:
+        return None
+    return flavor.extra_specs.get(TIER_SPEC)
+
+
+def legacy_hint(spec_obj):
+    """The untrusted ``vdesk_priority`` hint of a request, or None."""
+    return spec_obj.get_scheduler_hint(LEGACY_HINT)
 
 
 def desktop_request(spec_obj, conf):
     """Read a request once: None if it is not a desktop.
 
     Raises :class:`UnknownTier` (with a message fit for a log line) if the
-    hint names no configured tier, and ValueError if ``[vdesk_scheduler]
+    flavor's tier is not configured, and ValueError if ``[vdesk_scheduler]
     tiers`` is malformed.
     """
-    hint = priority_hint(spec_obj)
-    if hint is None:
+    tier = flavor_tier(spec_obj)
+    if tier is None:
         return None
     rules = tiers.parse_tiers(conf.tiers)
-    name = tiers.normalize_name(hint) if isinstance(hint, str) else None
+    name = tiers.normalize_name(tier)
     rule = rules.get(name)
     if rule is None:
         raise UnknownTier(
-            'scheduler hint %s=%r names no tier of [vdesk_scheduler] tiers '
-            '(known: %s)' % (PRIORITY_HINT, hint, ', '.join(sorted(rules))))
+            'flavor extra spec %s=%r names no tier of [vdesk_scheduler] '
+            'tiers (known: %s)' % (TIER_SPEC, tier, ', '.join(sorted(rules))))
     spread = name in {tiers.normalize_name(t) for t in conf.spread_tiers}
     return DesktopRequest(rule, spec_obj.memory_mb, spec_obj.vcpus, spread)
 

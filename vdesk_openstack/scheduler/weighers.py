@@ -1,15 +1,17 @@
 """SubscriptionWeigher: spread the premium tiers, pack the others.
 
-For a desktop (scheduler hint ``vdesk_priority=<tier>``) the weight of a host
-is how empty it would stay after placing the desktop: the smaller of its
-free RAM and free vCPU shares (see :meth:`tiers.Headroom.free_share`).
-Tiers listed in ``[vdesk_scheduler] spread_tiers`` prefer the emptiest host
-so they meet the least contention; the other tiers get the opposite weight
-and pack onto the fullest host that SubscriptionFilter let through, which
-keeps whole hosts free for the spreading tiers.
+For a desktop (a server whose flavor has the extra spec
+``vdesk:tier=<tier>``) the weight of a host is how empty it would stay
+after placing the desktop: the smaller of its free RAM and free vCPU shares
+(see :meth:`tiers.Headroom.free_share`). Tiers listed in
+``[vdesk_scheduler] spread_tiers`` prefer the emptiest host so they meet
+the least contention; the other tiers get the opposite weight and pack onto
+the fullest host that SubscriptionFilter let through, which keeps whole
+hosts free for the spreading tiers.
 
-Requests without the hint weigh 0 on every host, so they are left to Nova's
-other weighers. The multiplier is ``[vdesk_scheduler] weight_multiplier``,
+Other requests weigh 0 on every host, so they are left to Nova's other
+weighers; the scheduler hint ``vdesk_priority`` is not trusted and changes
+nothing. The multiplier is ``[vdesk_scheduler] weight_multiplier``,
 overridable per aggregate with ``vdesk_weight_multiplier``, as Nova's own
 weighers do (see ``nova/scheduler/weights/ram.py``).
 """

@@ -34,13 +34,19 @@ def host(name, ram_used=0, vcpus_used=0, aggregates=(POOL,),
         'aggregates': list(aggregates)})
 
 
-def request(tier=None, ram_mb=1024, vcpus=1, **hints):
+def request(tier=None, ram_mb=1024, vcpus=1, extra_specs=None, **hints):
+    """A RequestSpec; ``tier`` goes into the flavor's ``vdesk:tier``.
+
+    Hints are given as nova stores them: lists of values.
+    """
+    extra_specs = dict(extra_specs or {})
     if tier is not None:
-        hints['vdesk_priority'] = [tier]
+        extra_specs['vdesk:tier'] = tier
     return objects.RequestSpec(
         instance_uuid=uuids.instance,
         flavor=objects.Flavor(memory_mb=ram_mb, vcpus=vcpus, root_gb=1,
-                              ephemeral_gb=0, swap=0),
+                              ephemeral_gb=0, swap=0,
+                              extra_specs=extra_specs),
         scheduler_hints=hints)
 
 

@@ -1,7 +1,9 @@
 """Tests of SubscriptionFilter over nova's fake host states."""
 
 import threading
+from unittest import mock
 
+from nova import objects
 from nova.scheduler import filters as nova_filters
 
 from vdesk_openstack.scheduler import filters
@@ -21,12 +23,50 @@ class SubscriptionFilterTest(base.SchedulerTestCase):
     def passing(self, hosts, spec):
         return names(self.filt.filter_all(hosts, spec))
 
-    def test_request_without_hint_passes_untouched(self):
+    def test_request_without_tier_passes_untouched(self):
         hosts = [base.host('pool', ram_used=8192, vcpus_used=10),
                  base.host('plain', aggregates=()),
                  base.host('other', aggregates=(base.OTHER,))]
-        self.assertEqual(['pool', 'plain', 'other'],
-                         self.passing(hosts, base.request(other_hint=['x'])))
+        for spec in (base.request(other_hint=['x']),
+                     base.request(extra_specs={'hw:cpu_policy': 'shared'})):
+            self.assertEqual(['pool', 'plain', 'other'],
+                             self.passing(hosts, spec))
+
+    def test_forged_hint_is_not_a_desktop(self):
+        # A full pool host and hosts outside the pool: a gold desktop
+        # would pass none of them.
+        hosts = [base.host('pool', ram_used=8192, vcpus_used=10),
+                 base.host('plain', aggregates=())]
+        for tier in ('gold', 'platinum'):
+            spec = base.request(vdesk_priority=[tier])
+            self.assertEqual(['pool', 'plain'], self.passing(hosts, spec))
+        self.assertIn('ignoring the scheduler hint vdesk_priority',
+                      self.stdlog.logger.output)
+        self.assertNotIn('Refusing', self.stdlog.logger.output)
+
+    def test_forged_hint_stays_off_a_reserved_pool(self):
+        self.flags(reserve_pool=True, group='vdesk_scheduler')
+        hosts = [base.host('pool'), base.host('plain', aggregates=())]
+        spec = base.request(vdesk_priority=['gold'])
+        self.assertEqual(['plain'], self.passing(hosts, spec))
+
+    def test_flavor_tier_wins_over_the_hint(self):
+        # Leaves 2048 MB of 8192 free: bronze's 0% fits, gold's 30% not.
+        hosts = [base.host('pool', ram_used=5120)]
+        spec = base.request('bronze', vdesk_priority=['gold'])
+        self.assertEqual(['pool'], self.passing(hosts, spec))
+        spec = base.request('gold', vdesk_priority=['bronze'])
+        self.assertEqual([], self.passing(hosts, spec))
+
+    def test_flavor_without_loaded_extra_specs_is_not_read_from_the_db(self):
+        # Loading a missing field would be a database query per request.
+        spec = base.request()
+        spec.flavor = objects.Flavor(memory_mb=1024, vcpus=1, root_gb=1,
+                                     ephemeral_gb=0, swap=0)
+        with mock.patch.object(objects.Flavor, 'obj_load_attr') as load:
+            self.assertEqual(['pool'],
+                             self.passing([base.host('pool')], spec))
+        load.assert_not_called()
 
     def test_desktop_only_on_pool_hosts(self):
         hosts = [base.host('plain', aggregates=()),
@@ -96,14 +136,10 @@ class SubscriptionFilterTest(base.SchedulerTestCase):
         hosts = [base.host('pool'), base.host('plain', aggregates=())]
         self.assertEqual([], self.passing(hosts, base.request('platinum')))
         output = self.stdlog.logger.output
-        self.assertIn("vdesk_priority='platinum' names no tier", output)
+        self.assertIn("flavor extra spec vdesk:tier='platinum' names no "
+                      "tier", output)
         self.assertIn('known: bronze, gold, silver', output)
         self.assertNotIn('Traceback', output)
-
-    def test_hint_with_several_values_is_an_unknown_tier(self):
-        spec = base.request(vdesk_priority=['gold', 'silver'])
-        self.assertEqual([], self.passing([base.host('pool')], spec))
-        self.assertIn('names no tier', self.stdlog.logger.output)
 
     def test_malformed_tiers_fail_desktops_but_not_other_requests(self):
         self.flags(tiers='gold=0.3', group='vdesk_scheduler')

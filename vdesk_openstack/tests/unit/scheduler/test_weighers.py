@@ -59,7 +59,7 @@ class SubscriptionWeigherTest(base.SchedulerTestCase):
         self.assertEqual(-1.0, self.weigher.weight_multiplier(hosts[0]))
         self.assertEqual(10.0, self.weigher.weight_multiplier(hosts[1]))
 
-    def test_request_without_hint_weighs_nothing(self):
+    def test_request_without_tier_weighs_nothing(self):
         spec = base.request()
         self.assertEqual([0.0] * 4,
                          self.weigher.weigh_objects(
@@ -68,6 +68,20 @@ class SubscriptionWeigherTest(base.SchedulerTestCase):
         self.assertEqual(['empty', 'cpu-full', 'half', 'full'],
                          self.order(spec, weighers_=[ram.RAMWeigher(),
                                                      self.weigher]))
+
+    def test_forged_hint_weighs_nothing(self):
+        # As a bronze desktop it would pack onto 'full'.
+        spec = base.request(vdesk_priority=['bronze'])
+        self.assertEqual([0.0] * 4,
+                         self.weigher.weigh_objects(
+                             [weights.WeighedHost(h, 0.0)
+                              for h in self.hosts], spec))
+        self.assertEqual('empty', self.order(
+            spec, weighers_=[ram.RAMWeigher(), self.weigher])[0])
+
+    def test_flavor_tier_wins_over_the_hint(self):
+        spec = base.request('bronze', vdesk_priority=['gold'])
+        self.assertEqual('full', self.order(spec)[0])
 
     def test_unknown_tier_weighs_nothing(self):
         self.assertEqual([0.0] * 4,
