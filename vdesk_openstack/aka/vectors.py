@@ -71,6 +71,19 @@ def generate_vector(k, opc, sqn, amf, rand=None):
     return _auth_vector(rand, xres, ck, ik, autn, sqn)
 
 
+def decoy_vector(amf):
+    """A vector of no subscriber, for an IMSI the HSS does not know.
+
+    MILENAGE over random K, OPc, SQN and RAND: it costs what a real vector
+    costs, and its AUTN looks like a real one -- (SQN xor AK) and MAC-A are
+    random to anyone without K, and ``amf``, the one field in clear, is the
+    operator's. No USIM accepts it and nobody keeps its XRES.
+    """
+    blob = os.urandom(38)
+    return generate_vector(blob[:16], blob[16:32],
+                           int.from_bytes(blob[32:38], 'big'), amf)
+
+
 def generate_vectors(k, opc, last_sqn, amf, n):
     """``n`` vectors with the successive SQNs after ``last_sqn``.
 

@@ -76,8 +76,9 @@ def build_parser():
     add.add_argument('--sqn', default='000000000000', metavar='HEX12',
                      help='last SQN issued (default 0); the next challenge '
                           'uses a higher one')
-    add.add_argument('--amf', default='8000', metavar='HEX4',
-                     help='authentication management field (default 8000)')
+    add.add_argument('--amf', metavar='HEX4',
+                     help='authentication management field (default: '
+                          '[hss] amf of vdesk.conf, itself 8000 by default)')
     add.add_argument('--plan', metavar='NAME', help='subscription plan')
     show = sub_cmds.add_parser('show', help='show a subscriber (no secrets)')
     show.add_argument('imsi')
@@ -111,7 +112,7 @@ def _subscriber_add(driver, args):
     else:
         opc = milenage.opc(k, validation.hex_bytes(args.op, 16, '--op'))
     sqn = int.from_bytes(validation.hex_bytes(args.sqn, 6, '--sqn'), 'big')
-    amf = validation.hex_bytes(args.amf, 2, '--amf')
+    amf = validation.hex_bytes(args.amf or driver.conf.hss.amf, 2, '--amf')
     plan = validation.plan_name(args.plan) if args.plan else None
     return driver.add_subscriber(imsi, k, opc, sqn=sqn, amf=amf,
                                  plan=plan).to_dict()

@@ -30,17 +30,47 @@ aka_opts = [
                     'valid once, for the IMSI it was issued to, on any '
                     'Keystone node sharing the HSS database.'),
     cfg.IntOpt('max_failures', default=5, min=1,
-               help='Wrong answers to genuine challenges (wrong RES, '
-                    'forged AUTS) within lockout_duration seconds after '
-                    'which a subscriber is locked out for lockout_duration '
-                    'seconds. Made-up, reused or expired challenges are '
-                    'refused without counting, so they cannot be used to '
-                    'lock a subscriber out.'),
+               deprecated_for_removal=True,
+               deprecated_reason='Subscribers are no longer locked out '
+                                 'after wrong answers: a 64-bit, single-use '
+                                 'RES cannot be guessed, and the lockout '
+                                 'let a stranger lock a SIM out. Challenge '
+                                 'requests are rate-bounded instead '
+                                 '(challenges_per_imsi, '
+                                 'challenges_per_address).',
+               help='Ignored. Formerly the number of wrong answers after '
+                    'which a subscriber was locked out.'),
     cfg.IntOpt('lockout_duration', default=300, min=0,
-               help='Seconds a subscriber stays locked out after '
-                    'max_failures failed answers. While locked out, the '
-                    'subscriber still receives challenges, but no answer '
-                    'succeeds.'),
+               deprecated_for_removal=True,
+               deprecated_reason='There is no lockout any more; see '
+                                 'max_failures.',
+               help='Ignored. Formerly the seconds a subscriber stayed '
+                    'locked out after max_failures wrong answers.'),
+    cfg.IntOpt('challenge_rate_window', default=60, min=1, max=86400,
+               help='Length in seconds of the window over which challenge '
+                    'requests are counted for challenges_per_imsi and '
+                    'challenges_per_address (fixed windows, shared by all '
+                    'Keystone workers and nodes through the HSS '
+                    'database).'),
+    cfg.IntOpt('challenges_per_imsi', default=10, min=0,
+               help='Challenges issued for one IMSI per '
+                    'challenge_rate_window, counted whether the IMSI is '
+                    'provisioned or not. A request beyond the bound gets '
+                    'the generic 401, advances no SQN and stores no '
+                    'challenge. A SIM login takes one challenge (two with a '
+                    'resynchronisation); the bound stops a stranger from '
+                    'burning through a subscriber\'s sequence numbers. '
+                    '0 disables the bound.'),
+    cfg.IntOpt('challenges_per_address', default=600, min=0,
+               help='Challenges issued to one client address per '
+                    'challenge_rate_window, whatever the IMSIs. Many UEs '
+                    'may share an address behind carrier-grade NAT: size '
+                    'it for the busiest NAT address. The address is '
+                    'REMOTE_ADDR as Keystone sees it; behind a load '
+                    'balancer or TLS proxy, enable '
+                    '[oslo_middleware] enable_proxy_headers_parsing so it '
+                    'is the UE\'s and not the proxy\'s. 0 disables the '
+                    'bound.'),
     cfg.BoolOpt('announce_logins', default=True,
                 help='After each successful SIM login, emit a '
                      '"vdesk.subscriber.authenticated" notification '

@@ -27,8 +27,17 @@ hss_opts = [
                     'secrets cannot be read.'),
     cfg.IntOpt('sqn_retries', default=20, min=1,
                help='How many times a node retries advancing a '
-                    'subscriber\'s SQN when other nodes advance it at the '
-                    'same moment (optimistic concurrency).'),
+                    'subscriber\'s SQN when the database reports a '
+                    'deadlock (Galera certification conflicts when other '
+                    'nodes advance it at the same moment) or a lost '
+                    'connection.'),
+    cfg.StrOpt('amf', default='8000', regex='^[0-9a-fA-F]{4}$',
+               help='Authentication management field (4 hex digits) of '
+                    'the operator\'s subscribers: the default of '
+                    '"vdesk-manage subscriber add --amf", and the AMF of '
+                    'the decoy challenges sent for unknown IMSIs. AUTN '
+                    'carries the AMF in clear, so decoys must carry the '
+                    'one real subscribers have.'),
 ]
 
 

@@ -9,9 +9,9 @@ desktop service:
 * :meth:`HssDriver.resynchronise` -- recover the SQN from a USIM's AUTS;
 * :meth:`HssDriver.get_plan` -- the subscription plan that sizes the VM.
 
-It also keeps the gateway's short-lived state that must be shared by every
-Keystone worker: one-time challenges and failure counters
-(:meth:`HssDriver.store_challenge` and friends).
+The gateway's own short-lived state (one-time challenges, challenge rate
+counters) is not the driver's: :mod:`vdesk_openstack.hss.challenges` keeps
+it, whatever the driver.
 """
 
 import abc
@@ -47,21 +47,6 @@ class Subscriber:
         return dataclasses.asdict(self)
 
 
-@dataclasses.dataclass(frozen=True)
-class Challenge:
-    """A challenge handed to a UE, as remembered by the gateway.
-
-    ``xres_digest`` is a digest of the expected RES, never the RES itself;
-    it is None for a decoy challenge (unknown or locked-out IMSI), which no
-    answer can satisfy.
-    """
-
-    imsi: str
-    rand: bytes
-    xres_digest: typing.Optional[bytes]
-    expires_at: float
-
-
 class HssDriver(metaclass=abc.ABCMeta):
     """Base of HSS drivers (entry points ``vdesk_openstack.hss.driver``)."""
 
@@ -73,12 +58,21 @@ class HssDriver(metaclass=abc.ABCMeta):
     def authentication_vector(self, imsi):
         """Return a fresh :class:`vdesk_openstack.aka.vectors.AuthVector`.
 
+        An unknown IMSI must cost what a known one does (same database
+        statements or remote requests, comparable CPU) before the driver
+        raises: the caller answers it with a decoy challenge, and timing
+        must not tell the two apart.
+
         :raises SubscriberNotFound: unknown IMSI
         """
 
     @abc.abstractmethod
     def resynchronise(self, imsi, rand, auts):
-        """Adopt the SQN carried by ``auts`` (TS 33.102 6.3.5).
+        """Resynchronise SQN_HE from ``auts`` (TS 33.102 6.3.5).
+
+        After checking MAC-S, SQN_HE is kept if the next SQN would pass the
+        USIM's Annex C.2 checks against SQN_MS, else reset to SQN_MS
+        (:func:`vdesk_openstack.aka.sqn.resync_sqn`).
 
         :raises ResyncFailed: MAC-S does not verify
         :raises SubscriberNotFound: unknown IMSI
@@ -88,32 +82,3 @@ class HssDriver(metaclass=abc.ABCMeta):
     @abc.abstractmethod
     def get_plan(self, imsi):
         """The subscriber's :class:`Plan`, or None if none is assigned."""
-
-    # -- gateway state shared by all Keystone workers ---------------------
-    @abc.abstractmethod
-    def store_challenge(self, context_id, challenge):
-        """Remember ``challenge`` under ``context_id`` until it expires."""
-
-    @abc.abstractmethod
-    def consume_challenge(self, context_id):
-        """Atomically take the challenge: at most one caller ever gets it.
-
-        Returns the :class:`Challenge` or None (unknown or already used).
-        """
-
-    @abc.abstractmethod
-    def record_failure(self, imsi, max_failures, lockout_seconds):
-        """Count a failed answer; lock the IMSI after ``max_failures``.
-
-        Failures are counted within a window of ``lockout_seconds``; while
-        the IMSI is locked out they are not counted (they would otherwise
-        extend the lockout forever).
-        """
-
-    @abc.abstractmethod
-    def is_locked_out(self, imsi):
-        """True while the IMSI is locked out after repeated failures."""
-
-    @abc.abstractmethod
-    def clear_failures(self, imsi):
-        """Forget the failures of an IMSI after a successful login."""

@@ -10,12 +10,23 @@ it in two round trips on ``POST /v3/auth/tokens``:
    IMSI, created on first success; or with ``"auts"`` when the SIM found the
    SQN stale -> the HSS resynchronises and a new challenge comes back.
 
-The challenge state lives in the HSS database, so any Keystone worker or
-node can take the second step, and each challenge is consumed exactly once.
-Unknown IMSIs get decoy challenges that look like real ones and that no
-answer satisfies; a locked-out subscriber's answers all fail. Every failure
-is the same generic 401 (400 for a malformed request). RES, AUTS, K, OPc,
-CK and IK never reach a log line.
+The challenge state lives in the HSS database
+(:mod:`vdesk_openstack.hss.challenges`), so any Keystone worker or node can
+take the second step, and each challenge is consumed exactly once.
+
+Nothing here gives a stranger a lever on a subscriber:
+
+* wrong answers lock nobody out -- a single-use 64-bit RES cannot be
+  guessed, and a lockout would let anyone who knows an IMSI lock its SIM
+  out;
+* challenges are rate-bounded per client address and per IMSI, before the
+  HSS is asked, so a flood burns no SQN and grows no table;
+* unknown IMSIs get decoy challenges built like real ones (same statements
+  in the HSS, a MILENAGE vector, the operator's AMF), that no answer
+  satisfies.
+
+Every refusal is the same generic 401 (400 for a malformed request). RES,
+AUTS, K, OPc, CK and IK never reach a log line.
 """
 
 import hmac
@@ -24,18 +35,20 @@ import secrets
 import threading
 import time
 
+import flask
 from keystone.auth.plugins import base
 from keystone.common import provider_api
 import keystone.conf
 from keystone import exception
 from oslo_log import log as logging
 
+from vdesk_openstack.aka import vectors
+from vdesk_openstack.common import db
 from vdesk_openstack import conf as vdesk_conf
 from vdesk_openstack.conf import aka as aka_conf
 from vdesk_openstack import hss
-from vdesk_openstack.hss import api as hss_api
+from vdesk_openstack.hss import challenges
 from vdesk_openstack.hss import exceptions as hss_exc
-from vdesk_openstack.hss.sql import driver as sql_driver
 from vdesk_openstack.hss import validation
 from vdesk_openstack.keystone import announce
 
@@ -46,7 +59,6 @@ LOG = logging.getLogger(__name__)
 PROVIDERS = provider_api.ProviderAPIs
 
 METHOD_NAME = 'aka'
-DEFAULT_AMF = b'\x80\x00'
 _FAILED = 'SIM authentication failed'
 _MALFORMED = 'Invalid SIM authentication request'
 # Largest capabilities object (JSON) a UE may attach to its answer.
@@ -56,10 +68,16 @@ _MAX_CAPABILITIES = 2048
 _GRANT_CACHE_SIZE = 100000
 
 
-def _decoy_autn(amf):
-    # A real AUTN is (SQN xor AK) || AMF || MAC-A: only the AMF is in clear,
-    # so a decoy carries the same AMF and random bytes elsewhere.
-    return secrets.token_bytes(6) + amf + secrets.token_bytes(8)
+def client_address():
+    """REMOTE_ADDR of the request Keystone serves, None outside a request.
+
+    Keystone's proxy middleware (``[oslo_middleware]
+    enable_proxy_headers_parsing``) has already put the client's address
+    there when Keystone runs behind a proxy.
+    """
+    if not flask.has_request_context():
+        return None
+    return flask.request.remote_addr
 
 
 def parse_payload(payload):
@@ -115,19 +133,47 @@ class Aka(base.AuthMethodHandler):
     def __init__(self):
         super().__init__()
         self._hss = None
+        self._store = None
+        self._amf = None
         self._lock = threading.Lock()
         self._granted = set()
         self._announcer = announce.Announcer(CONF)
 
+    def _connect(self):
+        with self._lock:
+            if self._hss is not None:
+                return
+            conf = vdesk_conf.make_vdesk_conf(
+                [CONF.vdesk_aka.vdesk_config_file])
+            driver = hss.get_driver(conf)
+            # The challenges live in the HSS database, on the driver's
+            # engine when it has one (one connection pool, not two).
+            database = getattr(driver, 'database', None) or db.Database(
+                conf, 'hss')
+            self._store = challenges.ChallengeStore(
+                database, retries=conf.hss.sqn_retries)
+            self._amf = bytes.fromhex(conf.hss.amf)
+            self._hss = driver
+
     @property
     def hss(self):
         if self._hss is None:
-            with self._lock:
-                if self._hss is None:
-                    conf = vdesk_conf.make_vdesk_conf(
-                        [CONF.vdesk_aka.vdesk_config_file])
-                    self._hss = hss.get_driver(conf)
+            self._connect()
         return self._hss
+
+    @property
+    def store(self):
+        if self._hss is None:
+            self._connect()
+        return self._store
+
+    @staticmethod
+    def _bounds():
+        opts = CONF.vdesk_aka
+        return challenges.RateBounds(
+            window=opts.challenge_rate_window,
+            per_imsi=opts.challenges_per_imsi,
+            per_address=opts.challenges_per_address)
 
     def authenticate(self, auth_payload):
         imsi, context, res, auts = parse_payload(auth_payload)
@@ -148,46 +194,46 @@ class Aka(base.AuthMethodHandler):
 
     # -- step 1 -----------------------------------------------------------
     def _challenge(self, imsi):
-        # A locked-out subscriber still gets a real challenge (its SIM can
-        # tell a decoy, and would blame the network); the answer is what
-        # fails, exactly as for a wrong RES.
+        # Counted before the HSS is asked: a refused request advances no
+        # SQN and stores no challenge. Unknown IMSIs are counted alike.
+        address = client_address()
+        if not self.store.admit(imsi, address, self._bounds()):
+            LOG.info('AKA challenge for %s from %s refused: rate bound '
+                     'reached', imsi, address)
+            raise exception.Unauthorized(_FAILED)
         try:
             vector = self.hss.authentication_vector(imsi)
+            known = True
         except hss_exc.SubscriberNotFound:
             LOG.info('AKA challenge requested for unknown IMSI %s', imsi)
-            vector = None
+            # What a real vector costs, and the operator's AMF in clear.
+            vector = vectors.decoy_vector(self._amf)
+            known = False
         context = secrets.token_urlsafe(32)
-        if vector is not None:
-            rand, autn = vector.rand, vector.autn
-            digest = sql_driver.xres_digest(context, vector.xres)
-        else:
-            rand = secrets.token_bytes(16)
-            autn = _decoy_autn(DEFAULT_AMF)
-            digest = None
-        self.hss.store_challenge(context, hss_api.Challenge(
-            imsi=imsi, rand=rand, xres_digest=digest,
+        self.store.store(context, challenges.Challenge(
+            imsi=imsi, rand=vector.rand,
+            xres_digest=(challenges.xres_digest(context, vector.xres)
+                         if known else None),
             expires_at=time.time() + CONF.vdesk_aka.challenge_ttl))
         return base.AuthHandlerResponse(
             status=False, response_data=None,
-            response_body={'rand': rand.hex(), 'autn': autn.hex(),
-                           'context': context})
+            response_body={'rand': vector.rand.hex(),
+                           'autn': vector.autn.hex(), 'context': context})
 
     # -- step 2 -----------------------------------------------------------
-    def _fail(self, imsi, reason, count=False):
-        """Refuse the login; ``count`` it towards the lockout.
+    @staticmethod
+    def _fail(imsi, reason):
+        """Refuse the login: the generic 401, the reason in the log only.
 
-        Only answers to a genuine challenge of this IMSI count: a wrong RES
-        or a forged AUTS. Made-up, reused or expired contexts cost an
-        attacker nothing and must not let one lock a subscriber out.
+        Nothing is counted against the subscriber: a wrong answer to a
+        single-use challenge gives an attacker one 2**-64 guess, and a
+        counter would give strangers a way to lock a SIM out.
         """
         LOG.info('AKA login of %s refused: %s', imsi, reason)
-        if count:
-            self.hss.record_failure(imsi, CONF.vdesk_aka.max_failures,
-                                    CONF.vdesk_aka.lockout_duration)
         raise exception.Unauthorized(_FAILED)
 
     def _answer(self, imsi, context, res, auts, capabilities=None):
-        challenge = self.hss.consume_challenge(context)
+        challenge = self.store.consume(context)
         if challenge is None:
             self._fail(imsi, 'unknown or already used challenge')
         if not hmac.compare_digest(challenge.imsi, imsi):
@@ -196,19 +242,16 @@ class Aka(base.AuthMethodHandler):
             self._fail(imsi, 'challenge expired')
         if challenge.xres_digest is None:
             self._fail(imsi, 'unknown subscriber')
-        if self.hss.is_locked_out(imsi):
-            self._fail(imsi, 'locked out')
         if auts is not None:
             try:
                 self.hss.resynchronise(imsi, challenge.rand, auts)
             except hss_exc.ResyncFailed:
-                self._fail(imsi, 'invalid AUTS', count=True)
+                self._fail(imsi, 'invalid AUTS')
             LOG.info('SQN of %s resynchronised from AUTS', imsi)
             return self._challenge(imsi)
-        expected = sql_driver.xres_digest(context, res)
+        expected = challenges.xres_digest(context, res)
         if not hmac.compare_digest(expected, challenge.xres_digest):
-            self._fail(imsi, 'wrong RES', count=True)
-        self.hss.clear_failures(imsi)
+            self._fail(imsi, 'wrong RES')
         user_id = self._ensure_user(imsi)
         LOG.info('AKA login of %s succeeded', imsi)
         self._announcer.announce(imsi, user_id, capabilities)

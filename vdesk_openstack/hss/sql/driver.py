@@ -5,16 +5,19 @@ SQN allocation starts its transaction with a write to the subscriber's row
 lock on sqlite, is taken *before* the SQN is read, so concurrent Keystone
 workers queue instead of racing, and each gets its own SQN -- which, with
 the IND part of SQN cycling (TS 33.102 Annex C), the USIM accepts in any
-order. Galera certification conflicts (reported as deadlocks) are retried.
+order. Galera certification conflicts (reported as deadlocks) and lost
+connections are retried with oslo.db's ``wrap_db_retry``.
+
+An unknown IMSI costs what a known one does: the same three statements in
+the same transaction (the UPDATEs match no row), and a decryption of the
+same size, so neither timing nor the database's load tell them apart.
 """
 
 import datetime
-import hashlib
-import hmac
-import random
+import os
 import threading
-import time
 
+from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import sqlalchemy as sa
@@ -31,9 +34,19 @@ from vdesk_openstack.hss.sql import models
 
 LOG = logging.getLogger(__name__)
 
-# Expired challenges are purged by whichever request happens to store a new
-# one, at most this often per process: no cron job to forget.
-_PURGE_INTERVAL = 30.0
+# Sealed K||OPc of no one, opened for an unknown IMSI so that it costs the
+# same decryption as a known one. Not a valid IMSI: it never names a row.
+_DECOY_IMSI = 'decoy'
+
+_SUBSCRIBERS = models.Subscriber.__table__
+_LOCK = sa.update(_SUBSCRIBERS).where(
+    _SUBSCRIBERS.c.imsi == sa.bindparam('i')).values(sqn=_SUBSCRIBERS.c.sqn)
+_KEYS = sa.select(_SUBSCRIBERS.c.secrets, _SUBSCRIBERS.c.sqn,
+                  _SUBSCRIBERS.c.amf).where(
+    _SUBSCRIBERS.c.imsi == sa.bindparam('i'))
+_SET_SQN = sa.update(_SUBSCRIBERS).where(
+    _SUBSCRIBERS.c.imsi == sa.bindparam('i')).values(
+    sqn=sa.bindparam('new_sqn'))
 
 
 def _utcnow():
@@ -48,9 +61,19 @@ class SqlHss(api.HssDriver):
         self._db = db.Database(conf, 'hss')
         self._box = None
         self._box_lock = threading.Lock()
-        self._last_purge = 0.0
+        self._decoy_row = None
+        self._advance_sqn = oslo_db_api.wrap_db_retry(
+            max_retries=conf.hss.sqn_retries, retry_on_deadlock=True,
+            retry_on_disconnect=True, retry_interval=0.005,
+            inc_retry_interval=True, max_retry_interval=0.3,
+            jitter=True)(self._advance_sqn_once)
 
     # -- plumbing ---------------------------------------------------------
+    @property
+    def database(self):
+        """The :class:`common.db.Database` of the HSS schema."""
+        return self._db
+
     def _writer(self):
         return self._db.writer()
 
@@ -93,8 +116,10 @@ class SqlHss(api.HssDriver):
                 models.Plan.name)).all()
             return [_plan(r) for r in rows]
 
-    def add_subscriber(self, imsi, k, opc, sqn=0, amf=b'\x80\x00',
-                       plan=None):
+    def add_subscriber(self, imsi, k, opc, sqn=0, amf=None, plan=None):
+        """Provision a subscriber; ``amf`` defaults to ``[hss] amf``."""
+        if amf is None:
+            amf = bytes.fromhex(self.conf.hss.amf)
         secrets = self._secret_box().seal(imsi, k + opc)
         try:
             with self._writer() as session:
@@ -135,152 +160,70 @@ class SqlHss(api.HssDriver):
                     for s, p in session.execute(query).all()]
 
     # -- authentication ---------------------------------------------------
-    def _load_keys(self, session, imsi):
-        row = session.execute(
-            sa.select(models.Subscriber.secrets, models.Subscriber.sqn,
-                      models.Subscriber.amf)
-            .where(models.Subscriber.imsi == imsi)).first()
-        if row is None:
-            raise exceptions.SubscriberNotFound(imsi)
-        secrets = self._secret_box().open(imsi, row.secrets)
-        return secrets[:16], secrets[16:], row.sqn, bytes.fromhex(row.amf)
+    def _decoy(self):
+        """A row as :data:`_KEYS` reads it, for an IMSI that has none."""
+        if self._decoy_row is None:
+            self._decoy_row = (
+                self._secret_box().seal(_DECOY_IMSI, os.urandom(32)),
+                aka_sqn.join(1, 0), self.conf.hss.amf)
+        return self._decoy_row
 
-    def _advance_sqn(self, imsi, compute_next):
-        """Move the SQN to ``compute_next(current)`` (None: leave it)."""
-        subscriber = models.Subscriber
-        for attempt in range(self.conf.hss.sqn_retries):
-            try:
-                with self._writer() as session:
-                    locked = session.execute(
-                        sa.update(subscriber)
-                        .where(subscriber.imsi == imsi)
-                        .values(sqn=subscriber.sqn)).rowcount
-                    if not locked:
-                        raise exceptions.SubscriberNotFound(imsi)
-                    k, opc, seen, amf = self._load_keys(session, imsi)
-                    new = compute_next(seen)
-                    if new is None:
-                        return k, opc, seen, amf
-                    session.execute(
-                        sa.update(subscriber)
-                        .where(subscriber.imsi == imsi)
-                        .values(sqn=new))
-                    return k, opc, new, amf
-            except (db_exc.DBDeadlock, db_exc.DBConnectionError):
-                LOG.debug('SQN update of %s conflicted; retrying', imsi)
-                time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
-        raise exceptions.BackendUnavailable(
-            'could not advance the SQN of %s: too much contention' % imsi)
+    def _advance_sqn_once(self, imsi, compute_next):
+        """Move the SQN to ``compute_next(k, opc, current)``.
+
+        Returns ``(k, opc, new_sqn, amf)``. For an unknown IMSI it runs
+        the same statements (matching no row) and decryption, then raises
+        :class:`SubscriberNotFound`.
+        """
+        with self._db.write() as conn:
+            conn.execute(_LOCK, {'i': imsi})
+            row = conn.execute(_KEYS, {'i': imsi}).first()
+            known = row is not None
+            sealed, seen, amf = row if known else self._decoy()
+            secrets = self._secret_box().open(
+                imsi if known else _DECOY_IMSI, bytes(sealed))
+            k, opc = secrets[:16], secrets[16:]
+            new = compute_next(k, opc, seen) if known else seen
+            conn.execute(_SET_SQN, {'i': imsi, 'new_sqn': new})
+        if not known:
+            raise exceptions.SubscriberNotFound(imsi)
+        return k, opc, new, bytes.fromhex(amf)
+
+    def _advance(self, imsi, compute_next):
+        try:
+            return self._advance_sqn(imsi, compute_next)
+        except (db_exc.DBDeadlock, db_exc.DBConnectionError):
+            raise exceptions.BackendUnavailable(
+                'could not advance the SQN of %s: too much contention or '
+                'no database' % imsi) from None
 
     def authentication_vector(self, imsi):
-        def next_sqn(seen):
+        def next_sqn(k, opc, seen):
             try:
                 return aka_sqn.next_sqn(seen)
             except ValueError:
                 raise exceptions.SqnExhausted(imsi) from None
 
-        k, opc, sqn, amf = self._advance_sqn(imsi, next_sqn)
+        k, opc, sqn, amf = self._advance(imsi, next_sqn)
         return vectors.generate_vector(k, opc, sqn, amf)
 
     def resynchronise(self, imsi, rand, auts):
-        with self._reader() as session:
-            k, opc, _, _ = self._load_keys(session, imsi)
-        try:
-            sqn_ms = vectors.verify_auts(k, opc, rand, auts)
-        except (aka_exc.InvalidAuts, ValueError):
-            raise exceptions.ResyncFailed(imsi) from None
+        def resync(k, opc, sqn_he):
+            try:
+                sqn_ms = vectors.verify_auts(k, opc, rand, auts)
+            except (aka_exc.InvalidAuts, ValueError):
+                raise exceptions.ResyncFailed(imsi) from None
+            # TS 33.102 6.3.5: kept if the next SQN passes the USIM's
+            # checks, else reset to SQN_MS (possibly lower).
+            return aka_sqn.resync_sqn(sqn_he, sqn_ms)
 
-        # TS 33.102 6.3.5: the HE adopts SQN_MS only if its own SQN is not
-        # already beyond it; the next vector then uses a higher SEQ.
-        def adopt(seen):
-            if aka_sqn.split(seen)[0] >= aka_sqn.split(sqn_ms)[0]:
-                return None
-            return sqn_ms
-
-        self._advance_sqn(imsi, adopt)
+        self._advance(imsi, resync)
 
     def get_plan(self, imsi):
         # Core, not the ORM: the desktop service asks on every login.
         with self._db.read() as conn:
             row = conn.execute(_PLAN_OF, {'imsi': imsi}).first()
         return _plan(row) if row is not None else None
-
-    # -- gateway state ----------------------------------------------------
-    def store_challenge(self, context_id, challenge):
-        now = time.time()
-        with self._writer() as session:
-            session.add(models.AkaChallenge(
-                id=_context_key(context_id), imsi=challenge.imsi,
-                rand=challenge.rand, xres_digest=challenge.xres_digest,
-                expires_at=challenge.expires_at))
-            if now - self._last_purge > _PURGE_INTERVAL:
-                self._last_purge = now
-                session.execute(sa.delete(models.AkaChallenge).where(
-                    models.AkaChallenge.expires_at < now))
-
-    def consume_challenge(self, context_id):
-        key = _context_key(context_id)
-        with self._writer() as session:
-            row = session.get(models.AkaChallenge, key)
-            if row is None:
-                return None
-            challenge = api.Challenge(imsi=row.imsi, rand=row.rand,
-                                      xres_digest=row.xres_digest,
-                                      expires_at=row.expires_at)
-            # Whoever deletes the row owns the challenge: a replay or a
-            # concurrent answer on another worker finds nothing.
-            deleted = session.execute(sa.delete(models.AkaChallenge).where(
-                models.AkaChallenge.id == key)).rowcount
-        return challenge if deleted == 1 else None
-
-    def record_failure(self, imsi, max_failures, lockout_seconds):
-        now = time.time()
-        for _ in range(self.conf.hss.sqn_retries):
-            try:
-                with self._writer() as session:
-                    row = session.get(models.AkaFailure, imsi,
-                                      with_for_update=True)
-                    if row is None:
-                        row = models.AkaFailure(imsi=imsi, failures=0,
-                                                window_start=now,
-                                                locked_until=0.0)
-                        session.add(row)
-                    if row.locked_until > now:
-                        # Failures while locked out do not extend it.
-                        return
-                    if now - row.window_start > lockout_seconds:
-                        row.failures, row.window_start = 0, now
-                    row.failures += 1
-                    if row.failures >= max_failures:
-                        row.locked_until = now + lockout_seconds
-                        row.failures = 0
-                        LOG.warning('Subscriber %s locked out for %d s after '
-                                    '%d failed logins', imsi,
-                                    lockout_seconds, max_failures)
-                return
-            except db_exc.DBDuplicateEntry:
-                continue
-
-    def is_locked_out(self, imsi):
-        with self._reader() as session:
-            until = session.scalar(sa.select(models.AkaFailure.locked_until)
-                                   .where(models.AkaFailure.imsi == imsi))
-        return until is not None and until > time.time()
-
-    def clear_failures(self, imsi):
-        with self._writer() as session:
-            session.execute(sa.delete(models.AkaFailure).where(
-                models.AkaFailure.imsi == imsi,
-                models.AkaFailure.locked_until <= time.time()))
-
-
-def _context_key(context_id):
-    return hashlib.sha256(context_id.encode('utf-8')).hexdigest()
-
-
-def xres_digest(context_id, xres):
-    """Digest binding an expected RES to its context, stored, not XRES."""
-    return hmac.new(context_id.encode('utf-8'), xres, hashlib.sha256).digest()
 
 
 _PLANS = models.Plan.__table__

@@ -54,13 +54,16 @@ class AkaChallenge(Base):
     expires_at = sa.Column(sa.Double, nullable=False, index=True)
 
 
-class AkaFailure(Base):
-    """Failed logins per IMSI, for the lockout after repeated failures."""
+class AkaChallengeCount(Base):
+    """Challenges issued per client address or IMSI in the current window.
 
-    __tablename__ = 'aka_failures'
+    ``subject`` is ``addr:<address>`` or ``imsi:<IMSI>``; ``period`` is the
+    number of the fixed window (time // window length) ``hits`` counts in.
+    One row per subject: a new window resets it in place.
+    """
 
-    imsi = sa.Column(sa.String(15), primary_key=True)
-    failures = sa.Column(sa.Integer, nullable=False)
-    # Failures older than the lockout duration are forgotten.
-    window_start = sa.Column(sa.Double, nullable=False)
-    locked_until = sa.Column(sa.Double, nullable=False)
+    __tablename__ = 'aka_challenge_counts'
+
+    subject = sa.Column(sa.String(64), primary_key=True)
+    period = sa.Column(sa.BigInteger, nullable=False, index=True)
+    hits = sa.Column(sa.Integer, nullable=False)

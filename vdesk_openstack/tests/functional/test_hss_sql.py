@@ -26,6 +26,7 @@ from vdesk_openstack.aka import vectors
 from vdesk_openstack import conf as vdesk_conf
 from vdesk_openstack import hss
 from vdesk_openstack.hss import api
+from vdesk_openstack.hss import challenges
 from vdesk_openstack.hss import exceptions
 from vdesk_openstack.hss.sql import models
 from vdesk_openstack.tests import services
@@ -76,7 +77,7 @@ class _HssTests(object):
         with self.hss.engine.connect() as conn:
             context = alembic_migration.MigrationContext.configure(
                 conn, opts={'compare_type': _compare_type})
-            self.assertEqual('0001', context.get_current_revision())
+            self.assertEqual('0002', context.get_current_revision())
             diff = autogenerate.compare_metadata(context,
                                                  models.Base.metadata)
         self.assertEqual([], diff)
@@ -164,7 +165,8 @@ class _HssTests(object):
             '001010000000001').sqn)
         self.assertGreater(aka_sqn.split(self.hss.authentication_vector(
             '001010000000001').sqn)[0], 900)
-        # An AUTS behind the HSS changes nothing; a forged one is refused.
+        # The SIM is a little behind the HSS (within DELTA): the next SQN
+        # is acceptable to it, nothing changes. A forged AUTS is refused.
         before = self.hss.get_subscriber('001010000000001').sqn
         self.hss.resynchronise('001010000000001', vec.rand, vectors.build_auts(
             K, OPC, vec.rand, aka_sqn.join(5, 0)))
@@ -173,59 +175,129 @@ class _HssTests(object):
         forged = bytes([auts[0] ^ 1]) + auts[1:]
         self.assertRaises(exceptions.ResyncFailed, self.hss.resynchronise,
                           '001010000000001', vec.rand, forged)
+        self.assertEqual(before, self.hss.get_subscriber(
+            '001010000000001').sqn)
         self.assertRaises(aka_exc.InvalidAuts, vectors.verify_auts, K, OPC,
                           vec.rand, forged)
 
+    def test_resynchronise_lowers_sqn_he_beyond_delta(self):
+        # The HSS ran more than DELTA ahead of the SIM: the SIM refuses
+        # every challenge (C.2.1) until SQN_HE is reset to SQN_MS.
+        self.add(sqn=aka_sqn.join(aka_sqn.DELTA + 5000, 0))
+        usim = aka_usim.Usim(K, OPC)
+        vec = self.hss.authentication_vector('001010000000001')
+        error = self.assertRaises(aka_exc.SyncFailure, usim.authenticate,
+                                  vec.rand, vec.autn)
+        self.hss.resynchronise('001010000000001', vec.rand, error.auts)
+        self.assertEqual(0, self.hss.get_subscriber('001010000000001').sqn)
+        vec = self.hss.authentication_vector('001010000000001')
+        self.assertEqual(vec.xres, usim.authenticate(vec.rand,
+                                                     vec.autn).res)
+
+    def test_unknown_imsi_runs_the_statements_of_a_known_one(self):
+        self.add()
+        statements = []
+
+        def record(conn, cursor, statement, *args):
+            statements.append(' '.join(statement.split()))
+
+        sa.event.listen(self.hss.engine, 'before_cursor_execute', record)
+        self.addCleanup(sa.event.remove, self.hss.engine,
+                        'before_cursor_execute', record)
+        self.hss.authentication_vector('001010000000001')
+        known, statements[:] = list(statements), []
+        self.assertRaises(exceptions.SubscriberNotFound,
+                          self.hss.authentication_vector, '001010000000009')
+        self.assertEqual(known, statements)
+        self.assertEqual(3, len([s for s in known
+                                 if 'subscribers' in s]), known)
+        # And the unknown IMSI left no trace.
+        self.assertEqual(['001010000000001'],
+                         [s.imsi for s in self.hss.list_subscribers()])
+
     # -- gateway state ----------------------------------------------------
+    def make_store(self):
+        return challenges.ChallengeStore(self.hss.database)
+
+    def count_rows(self, model):
+        with self.hss.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(
+                model)).scalar_one()
+
     def test_challenge_is_consumed_exactly_once(self):
+        store = self.make_store()
         context = secrets.token_urlsafe(32)
-        challenge = api.Challenge(imsi='001010000000001', rand=b'r' * 16,
-                                  xres_digest=b'd' * 32,
-                                  expires_at=time.time() + 60)
-        self.hss.store_challenge(context, challenge)
+        challenge = challenges.Challenge(
+            imsi='001010000000001', rand=b'r' * 16, xres_digest=b'd' * 32,
+            expires_at=time.time() + 60)
+        store.store(context, challenge)
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            got = list(pool.map(lambda _: self.hss.consume_challenge(
-                context), range(16)))
+            got = list(pool.map(lambda _: store.consume(context),
+                                range(16)))
         winners = [g for g in got if g is not None]
         self.assertEqual([challenge], winners)
-        self.assertIsNone(self.hss.consume_challenge('unknown-context'))
+        self.assertIsNone(store.consume('unknown-context'))
+        decoy = challenges.Challenge(imsi='001010000000002', rand=b'r' * 16,
+                                     xres_digest=None, expires_at=1.0)
+        store.store(context + 'x', decoy)
+        self.assertEqual(decoy, store.consume(context + 'x'))
 
-    def test_lockout_after_max_failures(self):
-        imsi = '001010000000001'
-        for _ in range(2):
-            self.hss.record_failure(imsi, 3, 60)
-        self.assertFalse(self.hss.is_locked_out(imsi))
-        self.hss.clear_failures(imsi)
-        for _ in range(2):
-            self.hss.record_failure(imsi, 3, 60)
-        self.assertFalse(self.hss.is_locked_out(imsi))
-        self.hss.record_failure(imsi, 3, 60)
-        self.assertTrue(self.hss.is_locked_out(imsi))
-        self.hss.clear_failures(imsi)  # no effect while locked
-        self.assertTrue(self.hss.is_locked_out(imsi))
-        self.hss.record_failure('001010000000002', 1, 0)
-        self.assertFalse(self.hss.is_locked_out('001010000000002'))
+    def test_rate_bound_per_imsi_and_per_address(self):
+        store = self.make_store()
+        bounds = challenges.RateBounds(window=60, per_imsi=3, per_address=5)
+        now = 6000.0  # window 100
+        admit = store.admit
+        for _ in range(3):
+            self.assertTrue(admit('001010000000001', '192.0.2.1', bounds,
+                                  now))
+        self.assertFalse(admit('001010000000001', '192.0.2.1', bounds, now))
+        self.assertFalse(admit('001010000000001', '192.0.2.2', bounds, now))
+        # Another IMSI from the same address has its own bound...
+        self.assertTrue(admit('001010000000002', '192.0.2.1', bounds, now))
+        # ... but the address has now had 5 requests (3, the one refused
+        # for its IMSI, this one): the next is refused whatever the IMSI.
+        self.assertFalse(admit('001010000000003', '192.0.2.1', bounds, now))
+        # A request refused for its address leaves no row for its IMSI:
+        # 2 addresses, 2 IMSIs.
+        self.assertEqual(2 + 2, self.count_rows(models.AkaChallengeCount))
+        # The next window starts afresh, in the same rows.
+        self.assertTrue(admit('001010000000001', '192.0.2.1', bounds,
+                              now + 60))
+        self.assertTrue(admit('001010000000003', '192.0.2.1', bounds,
+                              now + 60))
+        # (The purge, due again, dropped the rows of the past window.)
+        self.assertEqual(1 + 2, self.count_rows(models.AkaChallengeCount))
+        # 0 is no bound; no address (not over HTTP) counts the IMSI only.
+        free = challenges.RateBounds(window=60, per_imsi=0, per_address=0)
+        for _ in range(10):
+            self.assertTrue(admit('001010000000001', '192.0.2.1', free, now))
+        imsi_only = challenges.RateBounds(window=60, per_imsi=1,
+                                          per_address=1)
+        self.assertTrue(admit('001010000000004', None, imsi_only, now))
+        self.assertFalse(admit('001010000000004', None, imsi_only, now))
 
-    def test_failures_while_locked_do_not_extend_and_old_ones_expire(self):
-        imsi = '001010000000001'
-        self.hss.record_failure(imsi, 1, 1)
-        self.assertTrue(self.hss.is_locked_out(imsi))
-        with self.hss.engine.connect() as conn:
-            until = conn.execute(sa.select(models.AkaFailure.locked_until)
-                                 ).scalar_one()
-        time.sleep(0.2)
-        self.hss.record_failure(imsi, 1, 1)
-        with self.hss.engine.connect() as conn:
-            self.assertEqual(until, conn.execute(sa.select(
-                models.AkaFailure.locked_until)).scalar_one())
-        time.sleep(1.1)
-        self.assertFalse(self.hss.is_locked_out(imsi))
-        # Two failures, then the window passes: the count starts again.
-        self.hss.record_failure(imsi, 3, 1)
-        self.hss.record_failure(imsi, 3, 1)
-        time.sleep(1.1)
-        self.hss.record_failure(imsi, 3, 1)
-        self.assertFalse(self.hss.is_locked_out(imsi))
+    def test_rate_bound_holds_under_concurrency(self):
+        stores = [self.make_store(), self.make_store()]
+        bounds = challenges.RateBounds(window=3600, per_imsi=7,
+                                       per_address=0)
+        now = time.time()
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(
+                lambda i: stores[i % 2].admit('001010000000001', '::1',
+                                              bounds, now), range(30)))
+        self.assertEqual(7, got.count(True))
+        self.assertEqual(1, self.count_rows(models.AkaChallengeCount))
+
+    def test_old_counters_are_purged(self):
+        store = self.make_store()
+        bounds = challenges.RateBounds(window=10, per_imsi=5, per_address=5)
+        store.admit('001010000000001', '192.0.2.1', bounds, 1000.0)
+        self.assertEqual(2, self.count_rows(models.AkaChallengeCount))
+        # Next request 40 s later (another window), purge due: the
+        # previous windows' rows of other subjects go.
+        store._last_purge = 0.0
+        store.admit('001010000000002', '192.0.2.2', bounds, 1040.0)
+        self.assertEqual(2, self.count_rows(models.AkaChallengeCount))
 
 
 class SqliteHssTest(_HssTests, testtools.TestCase):

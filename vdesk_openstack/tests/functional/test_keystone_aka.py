@@ -1,4 +1,4 @@
-"""SIM login against a real Keystone over HTTP (contract 4.2).
+"""SIM login against a real Keystone over HTTP.
 
 Keystone runs as gunicorn worker processes on loopback with the ``aka``
 method enabled in keystone.conf; the HSS is the embedded sqlite one. The
@@ -7,25 +7,73 @@ the malformed and hostile cases.
 """
 
 import concurrent.futures
+import http.client
 import json
 import os
 import subprocess
 import sys
 import time
+import uuid
 
 import fixtures
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 import requests
+import sqlalchemy as sa
 import testtools
 
 from vdesk_openstack.aka import sqn as aka_sqn
 from vdesk_openstack.aka import usim as aka_usim
 from vdesk_openstack.aka import vectors
 from vdesk_openstack.client import v3aka
+from vdesk_openstack.hss.sql import models
 from vdesk_openstack.sandbox import aio
 
 SCOPE = {'project': {'name': 'subscribers', 'domain': {'name': 'vdesk'}}}
+# The operator's AMF in the test deployment: not the built-in 8000, so a
+# decoy that ignored the configuration would show.
+OPERATOR_AMF = 'b9b9'
+
+
+def start_keystone(deployment, workers=1, vdesk_config_file=None,
+                   **aka_options):
+    """Another Keystone server of ``deployment`` with its own [vdesk_aka].
+
+    It shares the Keystone database and keys, and the HSS database, with
+    the deployment's other servers (nodes behind one load balancer).
+    """
+    path = os.path.join(deployment.workdir,
+                        'keystone-%s.conf' % uuid.uuid4().hex[:8])
+    deployment.write_config(path)
+    if vdesk_config_file:
+        aka_options['vdesk_config_file'] = vdesk_config_file
+    with open(path, 'a') as f:
+        # A second [vdesk_aka] section: oslo.config merges it, later
+        # values win.
+        f.write('[vdesk_aka]\n')
+        for name, value in aka_options.items():
+            f.write('%s = %s\n' % (name, value))
+    original, deployment.config_file = deployment.config_file, path
+    try:
+        return deployment.start(workers=workers)
+    finally:
+        deployment.config_file = original
+
+
+def post_from(address, url, body, headers=None):
+    """POST ``body`` to ``url`` from loopback source ``address``."""
+    parsed = requests.utils.urlparse(url)
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port,
+                                      timeout=30,
+                                      source_address=(address, 0))
+    try:
+        conn.request('POST', parsed.path, body=json.dumps(body),
+                     headers=dict(headers or {},
+                                  **{'Content-Type': 'application/json'}))
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read())
+    finally:
+        conn.close()
 
 
 def aka_body(imsi, **answer):
@@ -40,7 +88,24 @@ class KeystoneAkaTest(testtools.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.ks = aio.AllInOne(max_failures=3).start()
+        cls.ks = aio.AllInOne().start()
+        try:
+            # The operator's vdesk.conf sets its AMF; the rate bounds leave
+            # room for the tests' bursts (the bound tests start servers of
+            # their own).
+            cls.vdesk_conf = os.path.join(cls.ks.workdir, 'vdesk-amf.conf')
+            with open(cls.ks.vdesk_conf_file) as src:
+                text = src.read()
+            with open(cls.vdesk_conf, 'w') as f:
+                f.write(text + 'amf = %s\n' % OPERATOR_AMF)
+            cls.server = start_keystone(
+                cls.ks.deployment, workers=2,
+                vdesk_config_file=cls.vdesk_conf, challenges_per_imsi=100,
+                challenges_per_address=10000)
+        except BaseException:
+            cls.ks.stop()
+            raise
+        cls.url = cls.server.url
 
     @classmethod
     def tearDownClass(cls):
@@ -49,13 +114,13 @@ class KeystoneAkaTest(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.tokens_url = self.ks.url + '/auth/tokens'
+        self.tokens_url = self.url + '/auth/tokens'
         self.state_dir = self.useFixture(fixtures.TempDir()).path
 
     # -- helpers ----------------------------------------------------------
     def plugin(self, sub, url=None, state='usim.json', **kwargs):
         return v3aka.V3Aka(
-            url or self.ks.url, imsi=sub.imsi, k=sub.k, opc=sub.opc,
+            url or self.url, imsi=sub.imsi, k=sub.k, opc=sub.opc,
             project_name='subscribers', project_domain_name='vdesk',
             usim_state_file=os.path.join(self.state_dir, state), **kwargs)
 
@@ -64,7 +129,7 @@ class KeystoneAkaTest(testtools.TestCase):
         return auth.get_access(ks_session.Session(auth=auth))
 
     def challenge(self, imsi, url=None):
-        resp = requests.post((url or self.ks.url) + '/auth/tokens',
+        resp = requests.post((url or self.url) + '/auth/tokens',
                              json=aka_body(imsi), timeout=30)
         self.assertEqual(401, resp.status_code, resp.text)
         identity = resp.json()['error']['identity']
@@ -72,7 +137,7 @@ class KeystoneAkaTest(testtools.TestCase):
         return identity['aka']
 
     def answer(self, imsi, context, url=None, **answer):
-        return requests.post((url or self.ks.url) + '/auth/tokens',
+        return requests.post((url or self.url) + '/auth/tokens',
                              json=aka_body(imsi, context=context, **answer),
                              timeout=30)
 
@@ -83,10 +148,18 @@ class KeystoneAkaTest(testtools.TestCase):
                                  bytes.fromhex(challenge['autn'])).res.hex()
 
     def admin(self):
-        return self.ks.deployment.admin_session(self.ks.url)
+        return self.ks.deployment.admin_session(self.url)
+
+    def sqn(self, imsi):
+        return self.ks.hss.get_subscriber(imsi).sqn
+
+    def count_rows(self, model, *where):
+        with self.ks.hss.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(
+                model).where(*where)).scalar_one()
 
     def user_exists(self, imsi):
-        users = self.admin().get(self.ks.url + '/users',
+        users = self.admin().get(self.url + '/users',
                                  params={'name': imsi}).json()['users']
         return bool(users)
 
@@ -103,7 +176,7 @@ class KeystoneAkaTest(testtools.TestCase):
         self.assertEqual(ref.user_id, second.user_id)
         self.assertNotEqual(ref.auth_token, second.auth_token)
         # The token is a real one: Keystone validates it.
-        resp = self.admin().get(self.ks.url + '/auth/tokens',
+        resp = self.admin().get(self.url + '/auth/tokens',
                                 headers={'X-Subject-Token':
                                          second.auth_token})
         token = resp.json()['token']
@@ -162,7 +235,7 @@ class KeystoneAkaTest(testtools.TestCase):
     def test_openstack_cli_token_issue(self):
         sub = self.ks.provision()
         cli = os.path.join(os.path.dirname(sys.executable), 'openstack')
-        env = dict(os.environ, OS_AUTH_TYPE='v3aka', OS_AUTH_URL=self.ks.url,
+        env = dict(os.environ, OS_AUTH_TYPE='v3aka', OS_AUTH_URL=self.url,
                    OS_IMSI=sub.imsi, OS_K=sub.k, OS_OPC=sub.opc,
                    OS_PROJECT_NAME='subscribers',
                    OS_PROJECT_DOMAIN_NAME='vdesk',
@@ -174,10 +247,10 @@ class KeystoneAkaTest(testtools.TestCase):
         self.assertEqual(0, result.returncode, result.stderr)
         token = json.loads(result.stdout)
         user = self.admin().get(
-            self.ks.url + '/users/' + token['user_id']).json()['user']
+            self.url + '/users/' + token['user_id']).json()['user']
         self.assertEqual(sub.imsi, user['name'])
         project = self.admin().get(
-            self.ks.url + '/projects/' + token['project_id']).json()
+            self.url + '/projects/' + token['project_id']).json()
         self.assertEqual('subscribers', project['project']['name'])
 
     # -- refusals ---------------------------------------------------------
@@ -222,14 +295,32 @@ class KeystoneAkaTest(testtools.TestCase):
 
     def test_unknown_imsi_gets_a_real_looking_challenge(self):
         known = self.ks.provision()
-        real = self.challenge(known.imsi)
-        decoy = self.challenge('001019999999999')
+        real_resp = requests.post(self.tokens_url, json=aka_body(known.imsi),
+                                  timeout=30)
+        decoy_resp = requests.post(self.tokens_url,
+                                   json=aka_body('001019999999999'),
+                                   timeout=30)
+        # Same status, same body shape, same size, same headers.
+        self.assertEqual(401, real_resp.status_code)
+        self.assertEqual(401, decoy_resp.status_code)
+        self.assertEqual(len(real_resp.content), len(decoy_resp.content))
+
+        def shape(value):
+            if isinstance(value, dict):
+                return {k: shape(v) for k, v in value.items()}
+            return (type(value).__name__, len(str(value)))
+
+        real_body, decoy_body = real_resp.json(), decoy_resp.json()
+        self.assertEqual(shape(real_body), shape(decoy_body))
+        self.assertEqual(sorted(real_resp.headers), sorted(decoy_resp.headers))
+        real = real_body['error']['identity']['aka']
+        decoy = decoy_body['error']['identity']['aka']
         for field in ('rand', 'autn'):
-            self.assertEqual(32, len(decoy[field]))
             int(decoy[field], 16)
-        self.assertEqual(len(real['context']), len(decoy['context']))
-        # AUTN's AMF (bytes 6-7) travels in clear: it must look the same.
-        self.assertEqual(real['autn'][12:16], decoy['autn'][12:16])
+        # AUTN's AMF (bytes 6-7) travels in clear: the decoy's is the
+        # operator's configured one.
+        self.assertEqual(OPERATOR_AMF, decoy['autn'][12:16])
+        self.assertEqual('8000', real['autn'][12:16])  # provisioned so
         resp = self.answer('001019999999999', decoy['context'],
                            res='00' * 8)
         self.assertEqual(401, resp.status_code)
@@ -237,33 +328,129 @@ class KeystoneAkaTest(testtools.TestCase):
                          self.answer(known.imsi, real['context'],
                                      res='00' * 8).json()['error']['message'])
 
+    def test_decoy_amf_matches_a_subscriber_with_the_operator_amf(self):
+        sub = aio.make_subscriber(9000)
+        self.ks.hss.add_subscriber(sub.imsi, bytes.fromhex(sub.k),
+                                   bytes.fromhex(sub.opc),
+                                   amf=bytes.fromhex(OPERATOR_AMF))
+        real = self.challenge(sub.imsi)
+        decoy = self.challenge('001019999999998')
+        self.assertEqual(real['autn'][12:16], decoy['autn'][12:16])
+        self.assertEqual(sub.imsi, self.login(sub).username)
+
     def test_client_refuses_a_network_that_does_not_know_k(self):
         sub = self.ks.provision()
         impostor = aio.Subscriber(sub.imsi, os.urandom(16).hex(), sub.opc)
         self.assertRaises(ks_exc.AuthorizationFailure, self.login, impostor)
 
-    def test_lockout_after_repeated_failures(self):
+    def test_strangers_wrong_answers_do_not_lock_the_sim_out(self):
         sub = self.ks.provision()
-        for _ in range(3):  # max_failures = 3 in this deployment
+        for _ in range(20):
             challenge = self.challenge(sub.imsi)
-            self.assertEqual(401, self.answer(
-                sub.imsi, challenge['context'], res='00' * 8).status_code)
-        # Locked out: even the right answer fails.
-        challenge = self.challenge(sub.imsi)
-        resp = self.answer(sub.imsi, challenge['context'],
-                           res=self.usim_res(sub, challenge))
-        self.assertEqual(401, resp.status_code)
-        self.assertRaises(ks_exc.Unauthorized, self.login, sub)
-
-    def test_made_up_contexts_cannot_lock_a_subscriber_out(self):
-        sub = self.ks.provision()
-        for _ in range(5):  # more than max_failures = 3
+            resp = self.answer(sub.imsi, challenge['context'],
+                               res=os.urandom(8).hex())
+            self.assertEqual(401, resp.status_code)
+        for _ in range(5):  # and made-up contexts
             resp = self.answer(sub.imsi, 'x' * 43, res='00' * 8)
             self.assertEqual(401, resp.status_code)
-        challenge = self.challenge(sub.imsi)
-        self.assertEqual(401, self.answer(sub.imsi, challenge['context'],
-                                          res='00' * 8).status_code)
         self.assertEqual(sub.imsi, self.login(sub).username)
+
+    def test_usim_far_behind_resynchronises_by_lowering_sqn_he(self):
+        # The HSS ran more than DELTA ahead of the SIM (restored from a
+        # newer backup, or SIM swapped back): a fresh USIM refuses every
+        # challenge (Annex C.2.1) until SQN_HE is reset to its SQN_MS.
+        far = aka_sqn.join(aka_sqn.DELTA + 1000, 0)
+        sub = self.ks.provision(sqn=far)
+        ref = self.login(sub)
+        self.assertEqual(sub.imsi, ref.username)
+        after = self.sqn(sub.imsi)
+        self.assertLess(after, far)
+        self.assertLess(aka_sqn.split(after)[0], 10)
+        # And the next login needs no resync.
+        self.assertEqual(sub.imsi, self.login(sub).username)
+        self.assertEqual(aka_sqn.split(after)[0] + 1,
+                         aka_sqn.split(self.sqn(sub.imsi))[0])
+
+    # -- rate bounds ------------------------------------------------------
+    def assert_generic_refusal(self, resp):
+        self.assertEqual(401, resp.status_code, resp.text)
+        body = resp.json()
+        self.assertNotIn('identity', body['error'])
+        # Exactly the body of any other refusal, e.g. a wrong RES.
+        sub = self.ks.provision()
+        challenge = self.challenge(sub.imsi)
+        wrong = self.answer(sub.imsi, challenge['context'], res='00' * 8)
+        self.assertEqual(wrong.json(), body)
+
+    def test_challenge_flood_hits_the_bound_of_that_imsi_only(self):
+        flood = start_keystone(self.ks.deployment, workers=2,
+                               challenges_per_imsi=3,
+                               challenges_per_address=0,
+                               challenge_rate_window=3600)
+        self.addCleanup(flood.stop)
+        victim, other = self.ks.provision(), self.ks.provision()
+        for _ in range(3):  # on both workers of the server
+            self.challenge(victim.imsi, url=flood.url)
+        sqn = self.sqn(victim.imsi)
+        stored = self.count_rows(models.AkaChallenge)
+        for _ in range(10):
+            resp = requests.post(flood.url + '/auth/tokens',
+                                 json=aka_body(victim.imsi), timeout=30)
+            self.assertEqual(401, resp.status_code)
+        # Refused: no SQN advanced, no challenge stored, one counter row.
+        self.assertEqual(sqn, self.sqn(victim.imsi))
+        self.assertEqual(stored, self.count_rows(models.AkaChallenge))
+        self.assertEqual(1, self.count_rows(
+            models.AkaChallengeCount,
+            models.AkaChallengeCount.subject == 'imsi:' + victim.imsi))
+        self.assert_generic_refusal(resp)
+        # Another subscriber logs in through the same server.
+        self.assertEqual(other.imsi, self.login(other,
+                                                url=flood.url).username)
+        # Unknown IMSIs are bounded alike (no telling them apart).
+        for _ in range(3):
+            self.challenge('001019999999997', url=flood.url)
+        resp = requests.post(flood.url + '/auth/tokens',
+                             json=aka_body('001019999999997'), timeout=30)
+        self.assertEqual(401, resp.status_code)
+        self.assertNotIn('identity', resp.json()['error'])
+
+    def test_challenge_flood_hits_the_bound_of_that_address(self):
+        flood = start_keystone(self.ks.deployment, workers=2,
+                               challenges_per_imsi=100,
+                               challenges_per_address=4,
+                               challenge_rate_window=3600)
+        self.addCleanup(flood.stop)
+        url = flood.url + '/auth/tokens'
+        subs = [self.ks.provision() for _ in range(2)]
+        for imsi in (subs[0].imsi, '001019999999996', subs[0].imsi,
+                     '001019999999995'):
+            status, body = post_from('127.0.0.1', url, aka_body(imsi))
+            self.assertEqual(401, status)
+            self.assertIn('identity', body['error'])
+        sqn = self.sqn(subs[1].imsi)
+        status, body = post_from('127.0.0.1', url, aka_body(subs[1].imsi))
+        self.assertEqual(401, status)
+        self.assertNotIn('identity', body['error'])
+        # Refused for the address: its IMSI got no SQN, no counter row.
+        self.assertEqual(sqn, self.sqn(subs[1].imsi))
+        self.assertEqual(0, self.count_rows(
+            models.AkaChallengeCount,
+            models.AkaChallengeCount.subject == 'imsi:' + subs[1].imsi))
+        # Another address still gets its challenge.
+        status, body = post_from('127.0.0.2', url, aka_body(subs[1].imsi))
+        self.assertEqual(401, status)
+        self.assertIn('identity', body['error'])
+        self.assertGreater(self.sqn(subs[1].imsi), sqn)
+        # The address is REMOTE_ADDR as Keystone's proxy middleware leaves
+        # it: the last X-Forwarded-For hop, which the proxy in front of
+        # Keystone sets.
+        status, body = post_from('127.0.0.1', url, aka_body(subs[1].imsi),
+                                 {'X-Forwarded-For': '203.0.113.7'})
+        self.assertIn('identity', body['error'])
+        self.assertEqual(1, self.count_rows(
+            models.AkaChallengeCount,
+            models.AkaChallengeCount.subject == 'addr:203.0.113.7'))
 
     def test_malformed_payloads_are_400_or_401(self):
         sub = self.ks.provision()

@@ -45,6 +45,27 @@ class ManageCliTest(testtools.TestCase):
         self.assertEqual(1, len(lines), result.stderr)
         return lines[0]
 
+    def test_amf_defaults_to_the_configured_one(self):
+        with open(self.conf, 'a') as f:
+            f.write('amf = 9001\n')
+        self.manage('db', 'sync')
+        sub = json.loads(self.manage(
+            'subscriber', 'add', '--imsi', '001010000000001', '--k', K,
+            '--opc', OPC).stdout)
+        self.assertEqual('9001', sub['amf'])
+        sub = json.loads(self.manage(
+            'subscriber', 'add', '--imsi', '001010000000002', '--k', K,
+            '--opc', OPC, '--amf', 'b9b9').stdout)
+        self.assertEqual('b9b9', sub['amf'])
+
+    def test_malformed_configured_amf_is_a_clear_error(self):
+        with open(self.conf, 'a') as f:
+            f.write('amf = 80\n')
+        self.manage('db', 'sync')
+        self.assertIn('amf', self.error_of(
+            'subscriber', 'add', '--imsi', '001010000000001', '--k', K,
+            '--opc', OPC))
+
     def test_provisioning_flow(self):
         out = json.loads(self.manage('db', 'sync').stdout)
         self.assertTrue(out['key_created'])
@@ -74,7 +95,7 @@ class ManageCliTest(testtools.TestCase):
                                       '--marker', '001010000000001').stdout)
         self.assertEqual(['001010000000002'], [s['imsi'] for s in page])
         self.assertIsNone(listed[1]['plan'])
-        self.assertEqual('0001', json.loads(self.manage(
+        self.assertEqual('0002', json.loads(self.manage(
             'db', 'version').stdout)['revision'])
 
         # Errors: one line, exit code 2.
