@@ -4,8 +4,11 @@
 
 Reconciles the desktop database with Nova at start and every
 ``[desktops] reconcile_interval`` seconds, carries sessions on (sync with
-Nova, interim charging records, idle release) and listens to Nova's
-versioned notifications, until SIGTERM or SIGINT. Logging follows
+Nova, interim charging records, idle release), delivers the charging
+outbox and listens to Nova's versioned notifications, until SIGTERM or
+SIGINT. Without a notification driver that reaches the message bus
+(``[oslo_messaging_notifications] driver = messagingv2``) it refuses to
+start: charging records would have nowhere to go. Logging follows
 oslo.log's options (``--log-file``, ``--debug``, ``[DEFAULT] log_*``).
 """
 
@@ -16,6 +19,7 @@ from oslo_log import log as logging
 
 from vdesk_openstack import conf as vdesk_conf
 from vdesk_openstack.desktops.api import wsgi
+from vdesk_openstack.desktops import charging
 from vdesk_openstack.desktops import engine as engine_mod
 
 LOG = logging.getLogger(__name__)
@@ -28,7 +32,13 @@ def main(argv=None):
     # Built exactly as the API builds it: same database, HSS, Nova user,
     # locks and charging notifier.
     manager = wsgi.build_manager(conf)
-    engine = engine_mod.Engine(conf, manager)
+    try:
+        engine = engine_mod.Engine(conf, manager)
+    except charging.NotConfigured as e:
+        LOG.error('vdesk-engine cannot start: %s', e)
+        sys.stderr.write('vdesk-engine: %s\n' % e)
+        manager.locks.stop()
+        return 2
 
     def _stop(signum, frame):
         # Only flag it here: stopping joins threads, done below.

@@ -3,7 +3,8 @@
 ``[desktops]`` shapes desktops and sessions, ``[nova]`` holds the service
 user that drives Nova (keystoneauth1 options), ``[coordination]`` the tooz
 backend that serialises a subscriber's concurrent logins across API
-workers and hosts, ``[charging]`` the interim accounting interval. The
+workers and hosts, ``[charging]`` the interim accounting interval and the
+delivery of the charging outbox, ``[vdesk_aka]`` who is a subscriber. The
 service's own database is oslo.db's ``[database]`` section.
 """
 
@@ -12,6 +13,7 @@ import copy
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 from oslo_db import options as db_options
+from oslo_messaging import opts as messaging_opts
 
 from vdesk_openstack.conf import groups
 
@@ -103,9 +105,53 @@ charging_opts = [
     cfg.IntOpt('interim_interval', default=300, min=1,
                help='Seconds between two interim records '
                     '(vdesk.session.update) of an active session.'),
+    cfg.FloatOpt('outbox_poll_interval', default=1.0, min=0.05,
+                 help='Seconds between two looks of vdesk-engine at the '
+                      'charging outbox (the records written by the API '
+                      'and the engine, waiting to be sent to the message '
+                      'bus). A record waits at most about this long before '
+                      'it is sent.'),
+    cfg.IntOpt('outbox_batch_size', default=100, min=1, max=10000,
+               help='Charging records read from the outbox per database '
+                    'query.'),
+    cfg.FloatOpt('outbox_retry_initial', default=1.0, min=0.05,
+                 help='Seconds before the first retry when the message bus '
+                      'does not accept a charging record; the pause doubles '
+                      'at each failure up to outbox_retry_max. Records are '
+                      'retried until the bus accepts them, in the order '
+                      'they were written.'),
+    cfg.FloatOpt('outbox_retry_max', default=30.0, min=0.05,
+                 help='Longest pause, in seconds, between two attempts to '
+                      'deliver the charging outbox to an unavailable '
+                      'message bus.'),
+    cfg.IntOpt('send_retry', default=2, min=0,
+               help='Connection attempts oslo.messaging makes for one '
+                    'charging record before the engine backs off and tries '
+                    'again later (0: one attempt). Kept small, so a broker '
+                    'outage is noticed quickly; nothing is dropped either '
+                    'way.'),
+]
+
+subscribers_group = cfg.OptGroup(
+    'vdesk_aka', title='Subscribers',
+    help='Who is a subscriber, for the desktop API. Set these to the same '
+         'values as the [vdesk_aka] options of keystone.conf: the "aka" '
+         'auth method creates subscriber users (named by IMSI) in '
+         'subscriber_domain and grants them a role on subscriber_project.')
+
+subscribers_opts = [
+    cfg.StrOpt('subscriber_domain', default='vdesk',
+               help='Domain (name) of the subscriber users. Subscriber calls '
+                    'of the desktop API need a token of a user of this '
+                    'domain.'),
+    cfg.StrOpt('subscriber_project', default='subscribers',
+               help='Project (name, in subscriber_domain) subscriber tokens '
+                    'are scoped to. Subscriber calls of the desktop API need '
+                    'a token scoped to it.'),
 ]
 
 NOVA_GROUP = 'nova'
+NOTIFICATIONS_GROUP = 'oslo_messaging_notifications'
 
 
 def _database_opts():
@@ -123,6 +169,10 @@ def register_opts(conf):
     groups.register(conf, desktops_group, desktops_opts)
     groups.register(conf, coordination_group, coordination_opts)
     groups.register(conf, charging_group, charging_opts)
+    groups.register(conf, subscribers_group, subscribers_opts)
+    for group, opts in messaging_opts.list_opts():
+        if group == NOTIFICATIONS_GROUP:
+            conf.register_opts(opts, group=group)
     conf.register_opts(_DB_OPTS, group='database')
     ks_loading.register_session_conf_options(conf, NOVA_GROUP)
     ks_loading.register_auth_conf_options(conf, NOVA_GROUP)
@@ -142,5 +192,6 @@ def list_opts():
     return [(desktops_group, desktops_opts),
             (coordination_group, coordination_opts),
             (charging_group, charging_opts),
+            (subscribers_group, subscribers_opts),
             ('database', _DB_OPTS),
             (NOVA_GROUP, unique)]

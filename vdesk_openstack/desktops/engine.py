@@ -11,7 +11,11 @@ to look, so something must carry sessions on by itself: the engine
 * listens to Nova's versioned notifications so a desktop deleted or
   errored outside the service is marked within moments;
 * listens to Keystone's SIM login announcements and pre-warms the
-  subscriber's desktop.
+  subscriber's desktop;
+* delivers the charging outbox to the message bus, in order, retrying
+  until the broker confirms each record
+  (:mod:`vdesk_openstack.desktops.outbox`). It refuses to start when the
+  notification driver would not put records on the bus.
 
 Several engines may run (one per host): every state change they make is
 a conditional UPDATE or happens under the subscriber's tooz lock, so two
@@ -25,8 +29,10 @@ import time
 
 from oslo_log import log as logging
 
+from vdesk_openstack.desktops import charging
 from vdesk_openstack.desktops import exceptions
 from vdesk_openstack.desktops import listener as listener_mod
+from vdesk_openstack.desktops import outbox
 from vdesk_openstack.desktops import reconciler as reconciler_mod
 
 LOG = logging.getLogger(__name__)
@@ -39,10 +45,16 @@ MAX_TICK = 60
 class Engine(object):
 
     def __init__(self, conf, manager, listen=True, transport=None,
-                 pool=listener_mod.POOL):
+                 pool=listener_mod.POOL, sender=None):
+        """:raises charging.NotConfigured: records could not reach the bus."""
         self.conf = conf
         self.manager = manager
         self.reconciler = reconciler_mod.Reconciler(manager, conf)
+        if sender is None:
+            sender = charging.NotificationSender(conf, transport)
+        self.delivery = outbox.Delivery(conf, manager.store, sender,
+                                        manager.locks)
+        manager.delivery = self.delivery
         self._listen = listen
         self._transport = transport
         self._pool = pool
@@ -80,6 +92,7 @@ class Engine(object):
     def start(self):
         """Reconcile once, start the listener and the periodic thread."""
         self.reconcile()
+        self.delivery.start()
         if self._listen:
             try:
                 self._listener = listener_mod.start(
@@ -116,6 +129,7 @@ class Engine(object):
 
     def stop(self):
         self._stopping.set()
+        self.delivery.stop()
         for name in ('_listener', '_logins'):
             listener = getattr(self, name)
             if listener is not None:

@@ -56,3 +56,24 @@ class Unavailable(DesktopError):
 
 class BadMarker(DesktopError):
     """Nova no longer knows a listing's marker (internal, not an answer)."""
+
+
+class NotBound(DesktopError):
+    """The token's user is not the Keystone user the desktop is bound to.
+
+    The message does not say whether the subscriber has a desktop.
+    """
+
+    code = 403
+    message = ('This user may not use the desktop of this subscriber')
+
+
+class Unusable(Conflict):
+    """The instance is held in a state only an operator can undo."""
+
+    message = ('The desktop is held by an operator action; contact '
+               'support')
+
+
+class DeliveryFailed(DesktopError):
+    """A charging record was not accepted by the message bus (internal)."""

@@ -56,6 +56,32 @@ class SubscriberLocks(object):
             except coordination.ToozError as e:
                 LOG.warning('Could not release the lock of %s: %s', imsi, e)
 
+    @contextlib.contextmanager
+    def named(self, name, blocking=True):
+        """Hold the lock ``name`` (bytes); yields whether it was acquired.
+
+        With ``blocking=False`` the body runs at once, told False, if
+        another process holds it.
+        """
+        try:
+            lock = self._get().get_lock(name)
+            acquired = lock.acquire(
+                blocking=self._conf.coordination.lock_timeout
+                if blocking else False)
+        except coordination.ToozError as e:
+            LOG.error('Lock backend unavailable: %s', e)
+            raise exceptions.Unavailable(
+                'The lock service is unavailable; retry later') from None
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                try:
+                    lock.release()
+                except coordination.ToozError as e:
+                    LOG.warning('Could not release the lock %s: %s',
+                                name.decode(), e)
+
     def stop(self):
         if self._coordinator is not None:
             self._coordinator.stop()

@@ -15,7 +15,18 @@ A subscriber has one desktop -- one Nova instance -- for life:
 Requests only *start* Nova operations; :meth:`DesktopManager.sync` moves a
 session on when Nova is done (BUILDING/RESTORING -> ACTIVE, RELEASING ->
 ended), called by the API when the subscriber looks and by the engine's
-periodic pass, and emits the charging events exactly once.
+periodic pass. Every status Nova can report has a defined outcome (see
+doc/source/admin/desktop-operations.rst): the service acts on it or fails
+the session at once, and waits only for statuses that change by
+themselves.
+
+A desktop belongs to the Keystone user of its first SIM login: subscriber
+calls pass the token's user id and anything else is refused
+(:class:`~exceptions.NotBound`) before anything is touched.
+
+Charging records are written into the charging outbox in the same
+transaction as the session change they charge; the engine delivers them
+(:mod:`vdesk_openstack.desktops.outbox`).
 """
 
 import datetime
@@ -32,7 +43,10 @@ from vdesk_openstack.hss import exceptions as hss_exc
 
 LOG = logging.getLogger(__name__)
 
-_RESTORABLE = (states.NOVA_SHELVED, states.NOVA_SHELVED_OFFLOADED)
+
+def _task(server):
+    """Nova's task in progress on ``server`` (None when idle)."""
+    return getattr(server, 'task_state', None)
 
 
 def _seconds_between(start, end):
@@ -43,13 +57,15 @@ def _seconds_between(start, end):
 
 class DesktopManager(object):
 
-    def __init__(self, conf, store, hss, compute, locks, charger):
+    def __init__(self, conf, store, hss, compute, locks, delivery=None):
         self.conf = conf
         self.store = store
         self.hss = hss
         self.compute = compute
         self.locks = locks
-        self.charging = charger
+        # The outbox's delivery, when it runs in this process: told to look
+        # at once when a record is queued (else its next poll finds it).
+        self.delivery = delivery
 
     # -- subscriber calls ---------------------------------------------------
     def login(self, subscriber, user_id, capabilities):
@@ -82,16 +98,30 @@ class DesktopManager(object):
             # ACTIVE -- and charged -- right away.
             return self.sync(session) if ready else session
 
-    def get_session(self, subscriber):
-        session = self.store.get_open_session(subscriber)
+    def _open_session(self, subscriber, user_id):
+        """The open session of ``subscriber``, used by ``user_id``.
+
+        ``user_id`` None: an operator's call, no binding to check.
+        """
+        if user_id is None:
+            session = self.store.get_open_session(subscriber)
+        else:
+            desktop, session = self.store.get_desktop_and_session(
+                subscriber)
+            if desktop is not None and desktop['user_id'] != user_id:
+                raise exceptions.NotBound()
         if session is None:
             raise exceptions.NoSession()
+        return session
+
+    def get_session(self, subscriber, user_id=None):
+        session = self._open_session(subscriber, user_id)
         self.store.update_session(session['id'],
                                   last_seen_at=db_api.utcnow())
         return self.sync(session)
 
-    def console(self, subscriber, console_type=None):
-        session = self.get_session(subscriber)
+    def console(self, subscriber, console_type=None, user_id=None):
+        session = self.get_session(subscriber, user_id)
         if session['status'] != states.ACTIVE:
             raise exceptions.NotActive()
         console_type = console_type or session['console_type']
@@ -101,11 +131,10 @@ class DesktopManager(object):
         desktop = self.store.get_desktop_by_id(session['desktop_id'])
         return self.compute.console(desktop['instance_id'], console_type)
 
-    def logout(self, subscriber, cause=states.CAUSE_USER_REQUEST):
+    def logout(self, subscriber, cause=states.CAUSE_USER_REQUEST,
+               user_id=None):
         with self.locks.subscriber(subscriber):
-            session = self.store.get_open_session(subscriber)
-            if session is None:
-                raise exceptions.NoSession()
+            session = self._open_session(subscriber, user_id)
             return self._release(session, cause)
 
     def prewarm(self, subscriber, user_id=None, capabilities=None):
@@ -124,7 +153,7 @@ class DesktopManager(object):
             try:
                 desktop, session, plan, fresh = self.store.begin_login(
                     subscriber, user_id, lambda: self._plan(subscriber))
-            except exceptions.NoPlan:
+            except (exceptions.NoPlan, exceptions.NotBound):
                 return False
             if session is not None or desktop['status'] in (
                     states.ACTIVE, states.RESTORING, states.BUILDING):
@@ -175,11 +204,14 @@ class DesktopManager(object):
         """Start Nova on the desktop.
 
         Returns (session status, restored, rebuilt, ready, values):
-        ``ready`` when the instance is already ACTIVE (e.g. pre-warmed);
+        ``ready`` when the instance is already running (e.g. pre-warmed);
         ``values``: the desktop's new state, for the caller to store at
         once. ``fresh``: the record was created by this very call, so Nova
         cannot have a server for it yet and is not searched; if Nova
         refuses or cannot be reached, the record is removed again.
+
+        :raises Unusable: the instance is held in rescue by an operator.
+        :raises Unavailable: Nova cannot reach the instance's host.
         """
         instance_id = desktop['instance_id']
         if instance_id is None and fresh:
@@ -206,7 +238,7 @@ class DesktopManager(object):
             instance_id = server.id
         server = self.compute.get_server(instance_id) if instance_id \
             else None
-        if server is None or server.status == states.NOVA_ERROR:
+        if server is None or server.status in states.NOVA_LOST:
             LOG.warning('Desktop of %s lost its instance %s (%s): '
                         'rebuilding', desktop['subscriber'], instance_id,
                         server.status if server else 'deleted')
@@ -219,17 +251,43 @@ class DesktopManager(object):
                     instance_id, 'in ERROR' if server else 'deleted'))
             return (states.BUILDING, False, True, False,
                     self._create_instance(desktop, plan, caps))
-        if getattr(server, 'task_state', None):
-            # Already on its way (e.g. pre-warmed): do not ask again.
-            pass
-        elif server.status in _RESTORABLE:
-            self.compute.unshelve(server.id)
-        elif server.status == states.NOVA_SHUTOFF:
-            self.compute.start(server.id)
-        return (states.RESTORING, True, False,
-                server.status == states.NOVA_ACTIVE and
-                not getattr(server, 'task_state', None),
+        self._check_held(server)
+        ready = False
+        if _task(server):
+            pass  # already on its way (e.g. pre-warmed): do not ask again
+        elif server.status in states.NOVA_RUNNING:
+            ready = True
+        else:
+            self._wake_up(server)
+        return (states.RESTORING, True, False, ready,
                 {'status': states.RESTORING})
+
+    def _check_held(self, server):
+        if server.status == states.NOVA_RESCUE:
+            raise exceptions.Unusable(
+                'The desktop is in rescue mode, set by an operator; it '
+                'cannot be used until the operator ends the rescue')
+        if server.status == states.NOVA_UNKNOWN:
+            raise exceptions.Unavailable(
+                'The compute host of the desktop is unreachable; retry '
+                'later')
+
+    def _wake_up(self, server):
+        """Ask Nova to bring a stopped server back (one action)."""
+        action = {
+            states.NOVA_SHELVED: self.compute.unshelve,
+            states.NOVA_SHELVED_OFFLOADED: self.compute.unshelve,
+            states.NOVA_SHUTOFF: self.compute.start,
+            states.NOVA_PAUSED: self.compute.unpause,
+            states.NOVA_SUSPENDED: self.compute.resume,
+            states.NOVA_SOFT_DELETED: self.compute.restore,
+        }.get(server.status)
+        if action is None:  # transitional: it moves on by itself
+            return
+        try:
+            action(server.id)
+        except exceptions.Busy:
+            pass  # Nova is busy with it: the next look sees the outcome
 
     def _forget(self, desktop):
         try:
@@ -263,27 +321,71 @@ class DesktopManager(object):
         desktop = self.store.get_desktop_by_id(session['desktop_id'])
         server = self.compute.get_server(desktop['instance_id']) \
             if desktop['instance_id'] else None
-        if server is None or server.status == states.NOVA_SHELVED_OFFLOADED:
-            self._end(session, desktop, cause)
+        gone = self._gone(server)
+        if gone is not None:
+            self._end(session, desktop, cause, *gone)
             return self.store.get_session(session['id'])
         self.store.update_session(session['id'], status=states.RELEASING,
                                   terminate_cause=cause)
         self.store.update_desktop(desktop['id'], status=states.RELEASING)
-        if server.status == states.NOVA_SHELVED:
-            self.compute.shelve_offload(server.id)
-        else:
-            self.compute.shelve(server.id)
+        self._put_away(server)
         LOG.info('Session %s of %s releasing (%s)', session['id'],
                  session['subscriber'], cause)
         return self.sync(self.store.get_session(session['id']))
 
-    def _end(self, session, desktop, cause):
-        if self.store.end_session(session['id'], cause):
+    @staticmethod
+    def _gone(server):
+        """For a release: (desktop status, fault) if nothing is to shelve.
+
+        None if the server must still be shelved and offloaded.
+        """
+        if server is None or server.status in (
+                states.NOVA_SHELVED_OFFLOADED, states.NOVA_DELETED):
+            return states.RELEASED, None
+        if server.status in (states.NOVA_ERROR, states.NOVA_RESCUE,
+                             states.NOVA_UNKNOWN, states.NOVA_SOFT_DELETED):
+            # Nothing the service can shelve now; the session ends so
+            # charging stops, and the next login deals with the server.
+            return states.ERROR, 'instance %s was %s at release' % (
+                server.id, server.status)
+        return None
+
+    def _put_away(self, server):
+        """Ask Nova for the next step of shelve + offload, if it is idle."""
+        if _task(server) or server.status in states.NOVA_TRANSITIONAL:
+            return  # the next sync asks once Nova is done with it
+        try:
+            if server.status == states.NOVA_SHELVED:
+                # Nova offloads by itself unless shelved_offload_time
+                # says otherwise; if it already started, it refuses.
+                self.compute.shelve_offload(server.id)
+            else:
+                self.compute.shelve(server.id)
+        except exceptions.Busy:
+            pass  # e.g. a resize to confirm: the next sync asks again
+
+    def _end(self, session, desktop, cause, status=states.RELEASED,
+             fault=None):
+        """End ``session``; its Stop record goes out in the same commit."""
+        now = db_api.utcnow()
+        charge = None
+        if session['charging'] == states.CHARGING_STARTED:
+            charge = self._record(
+                charging.END, session, desktop, now,
+                duration_s=_seconds_between(session['active_at'], now),
+                terminate_cause=cause)
+        if self.store.end_session(session['id'], cause, ended_at=now,
+                                  charge=charge):
             LOG.info('Session %s of %s ended (%s)', session['id'],
                      session['subscriber'], cause)
+            self._queued(charge)
         if desktop['status'] != states.DELETING:
-            self.store.update_desktop(desktop['id'], status=states.RELEASED)
-        self._charge_end(self.store.get_session(session['id']), desktop)
+            values = {'status': status}
+            if fault:
+                values['fault'] = fault[:255]
+            self.store.update_desktop(desktop['id'], **values)
+        # Charging that started after the session was read: the sweep of
+        # ended sessions (periodic) writes its Stop.
 
     def sync(self, session):
         """Move ``session`` on from what Nova says; return it fresh."""
@@ -294,48 +396,75 @@ class DesktopManager(object):
         desktop = self.store.get_desktop_by_id(session['desktop_id'])
         server = self.compute.get_server(desktop['instance_id']) \
             if desktop['instance_id'] else None
-        now = db_api.utcnow()
         if status in (states.BUILDING, states.RESTORING):
-            if server is not None and server.status == states.NOVA_ACTIVE:
-                if self.store.update_session(
-                        session['id'], expected_status=status,
-                        status=states.ACTIVE, active_at=now):
-                    self.store.update_desktop(desktop['id'],
-                                              status=states.ACTIVE)
-                    LOG.info('Session %s of %s active on instance %s',
-                             session['id'], session['subscriber'],
-                             server.id)
-            elif server is not None and server.status == states.NOVA_ERROR:
-                self._fail(session, desktop, 'instance %s went to ERROR'
-                           % server.id)
-            elif server is None and desktop['status'] != states.CREATING:
-                self._fail(session, desktop, 'instance %s disappeared'
-                           % desktop['instance_id'])
-            elif _seconds_between(session['started_at'], now) > \
-                    self.conf.desktops.build_timeout:
-                self._fail(session, desktop, 'desktop not active after %d s'
-                           % self.conf.desktops.build_timeout)
+            self._sync_coming_up(session, desktop, server)
         elif status == states.RELEASING:
-            if server is None or server.status == \
-                    states.NOVA_SHELVED_OFFLOADED:
+            gone = self._gone(server)
+            if gone is not None:
                 self._end(session, desktop, session['terminate_cause'] or
-                          states.CAUSE_USER_REQUEST)
-            elif server.status == states.NOVA_SHELVED and \
-                    getattr(server, 'task_state', None) is None:
-                # Nova offloads by itself unless shelved_offload_time says
-                # otherwise; if it already started, it refuses (409).
-                try:
-                    self.compute.shelve_offload(server.id)
-                except exceptions.Busy:
-                    pass
-        elif status == states.ACTIVE and (
-                server is None or server.status in (states.NOVA_ERROR,
-                                                    states.NOVA_DELETED)):
-            self._fail(session, desktop, 'instance lost while active')
+                          states.CAUSE_USER_REQUEST, *gone)
+            else:
+                self._put_away(server)
+        else:
+            self._sync_active(session, desktop, server)
         session = self.store.get_session(session['id'])
-        if session['status'] == states.ACTIVE:
+        if session['status'] == states.ACTIVE and \
+                session['charging'] == states.CHARGING_NONE:
             self._charge_start(session, desktop)
         return session
+
+    def _sync_coming_up(self, session, desktop, server):
+        now = db_api.utcnow()
+        status = session['status']
+        if server is None:
+            if desktop['status'] != states.CREATING:
+                self._fail(session, desktop, 'instance %s disappeared'
+                           % desktop['instance_id'])
+                return
+        elif server.status in states.NOVA_LOST:
+            self._fail(session, desktop, 'instance %s went to %s'
+                       % (server.id, server.status))
+            return
+        elif server.status in states.NOVA_HELD:
+            self._fail(session, desktop, 'instance %s is %s' % (
+                server.id, server.status))
+            return
+        elif server.status in states.NOVA_RUNNING and not _task(server):
+            if self.store.update_session(
+                    session['id'], expected_status=status,
+                    status=states.ACTIVE, active_at=now):
+                self.store.update_desktop(desktop['id'],
+                                          status=states.ACTIVE)
+                LOG.info('Session %s of %s active on instance %s',
+                         session['id'], session['subscriber'], server.id)
+            return
+        elif server.status in states.NOVA_STOPPED and not _task(server):
+            # Stopped again (or never restored): ask again, do not wait.
+            self._wake_up(server)
+        if _seconds_between(session['started_at'], now) > \
+                self.conf.desktops.build_timeout:
+            self._fail(session, desktop, 'desktop not active after %d s'
+                       % self.conf.desktops.build_timeout)
+
+    def _sync_active(self, session, desktop, server):
+        if server is None or server.status in states.NOVA_LOST:
+            self._fail(session, desktop, 'instance lost while active')
+        elif _task(server) or server.status not in states.NOVA_STOPPED:
+            return  # running, moving, or a host Nova cannot reach now
+        elif server.status == states.NOVA_SHUTOFF:
+            # Shut down from inside: the subscriber left its desktop.
+            LOG.info('Desktop of %s shut down from inside: releasing',
+                     session['subscriber'])
+            self._release(session, states.CAUSE_USER_REQUEST)
+        elif server.status in (states.NOVA_SHELVED,
+                               states.NOVA_SHELVED_OFFLOADED):
+            self._release(session, states.CAUSE_ADMIN_RESET)
+        else:
+            # Paused, suspended or soft-deleted by someone else: not
+            # usable, so not charged; the next login brings it back.
+            self._end(session, desktop, states.CAUSE_ADMIN_RESET,
+                      states.ERROR, 'instance %s was %s outside the '
+                      'service' % (server.id, server.status))
 
     def _fail(self, session, desktop, reason):
         LOG.warning('Session %s of %s failed: %s', session['id'],
@@ -345,8 +474,8 @@ class DesktopManager(object):
         self.store.update_desktop(desktop['id'], status=states.ERROR,
                                   fault=reason[:255])
         if session['charging'] == states.CHARGING_STARTED:
-            self.store.end_session(session['id'], states.CAUSE_LOST_SERVICE)
-            self._charge_end(self.store.get_session(session['id']), desktop)
+            self._end(session, desktop, states.CAUSE_LOST_SERVICE,
+                      states.ERROR, reason)
 
     # -- charging -----------------------------------------------------------
     def _plan_or_none(self, subscriber):
@@ -355,60 +484,59 @@ class DesktopManager(object):
         except hss_exc.HssError:
             return None
 
-    def _emit(self, event_type, session, desktop, **kwargs):
+    def _record(self, event_type, session, desktop, now, **kwargs):
         plan = self._plan_or_none(session['subscriber'])
         desktop = dict(desktop, project_id=self.compute.project_id)
-        self.charging.emit(event_type, session, desktop, plan, **kwargs)
+        return charging.record(event_type, session, desktop, plan, now,
+                               **kwargs)
+
+    def _queued(self, record):
+        if record is not None:
+            LOG.info('Charging %s of session %s queued (record %s)',
+                     record['event_type'], record['session_id'],
+                     record['id'])
+            if self.delivery is not None:
+                self.delivery.wake()
 
     def _charge_start(self, session, desktop):
-        if not self.store.claim_charging(
-                session['id'], states.CHARGING_NONE,
-                states.CHARGING_STARTED, last_interim_at=db_api.utcnow()):
-            return
-        try:
-            self._emit(charging.START, session, desktop)
-        except Exception:
-            # Undo the claim: the engine's next pass emits it again.
-            LOG.exception('Charging start of session %s not sent; will '
-                          'retry', session['id'])
-            self.store.claim_charging(session['id'],
-                                      states.CHARGING_STARTED,
-                                      states.CHARGING_NONE)
+        now = db_api.utcnow()
+        record = self._record(charging.START, session, desktop, now)
+        if self.store.charge(session['id'], states.CHARGING_NONE,
+                             states.CHARGING_STARTED, record,
+                             last_interim_at=now):
+            self._queued(record)
 
     def _charge_end(self, session, desktop):
-        if session is None or not self.store.claim_charging(
-                session['id'], states.CHARGING_STARTED,
-                states.CHARGING_ENDED):
-            return
-        duration = _seconds_between(session['active_at'],
-                                    session['ended_at'])
-        try:
-            self._emit(charging.END, session, desktop, duration_s=duration,
-                       terminate_cause=session['terminate_cause'])
-        except Exception:
-            LOG.exception('Charging end of session %s not sent; will retry',
-                          session['id'])
-            self.store.claim_charging(session['id'], states.CHARGING_ENDED,
-                                      states.CHARGING_STARTED)
+        """The Stop of an ended session whose Stop is not queued yet."""
+        record = self._record(
+            charging.END, session, desktop, session['ended_at'],
+            duration_s=_seconds_between(session['active_at'],
+                                        session['ended_at']),
+            terminate_cause=session['terminate_cause'])
+        if self.store.charge(session['id'], states.CHARGING_STARTED,
+                             states.CHARGING_ENDED, record):
+            self._queued(record)
 
     def interim(self, session):
-        """Emit an interim record if the interval has passed."""
+        """Queue an interim record if the interval has passed."""
         now = db_api.utcnow()
         interval = self.conf.charging.interim_interval
         last = session['last_interim_at'] or session['active_at']
         if session['charging'] != states.CHARGING_STARTED or \
                 _seconds_between(last, now) < interval:
             return False
-        # Claim this interim by moving last_interim_at: one worker wins.
-        if not self.store.update_session(
-                session['id'], expected_status=states.ACTIVE,
-                last_interim_at=now):
-            return False
         desktop = self.store.get_desktop_by_id(session['desktop_id'])
         duration = _seconds_between(session['active_at'], now)
-        cpu_util = self._cpu_util(desktop, duration)
-        self._emit(charging.UPDATE, session, desktop, duration_s=duration,
-                   cpu_util=cpu_util)
+        record = self._record(charging.UPDATE, session, desktop, now,
+                              duration_s=duration,
+                              cpu_util=self._cpu_util(desktop, duration))
+        # One worker wins the interval (last_interim_at moves from what
+        # was read); its record is written in the same transaction.
+        if not self.store.charge_interim(session['id'],
+                                         session['last_interim_at'], now,
+                                         record):
+            return False
+        self._queued(record)
         return True
 
     def _cpu_util(self, desktop, duration):
@@ -421,9 +549,9 @@ class DesktopManager(object):
     # -- engine -------------------------------------------------------------
     def periodic(self):
         """One pass of the engine: sync, interim records, idle release."""
-        for session in self.store.sessions_in(
+        for session in self.store.open_sessions(
                 (states.BUILDING, states.RESTORING, states.RELEASING,
-                 states.ACTIVE)):
+                 states.ACTIVE), page_size=self.page_size):
             try:
                 session = self.sync(session)
                 if session['status'] == states.ACTIVE:
@@ -448,22 +576,42 @@ class DesktopManager(object):
         if prewarm:
             cutoff = db_api.utcnow() - datetime.timedelta(seconds=prewarm)
             for desktop in self.store.unclaimed_desktops(cutoff):
-                self._release_unclaimed(desktop)
+                try:
+                    self._release_unclaimed(desktop)
+                except exceptions.DesktopError as e:
+                    LOG.warning('Release of the unused pre-warmed desktop '
+                                'of %s failed: %s', desktop['subscriber'], e)
         for session in self.store.ended_uncharged_sessions():
             desktop = self.store.get_desktop_by_id(session['desktop_id'])
             if desktop is not None:
                 self._charge_end(session, desktop)
 
+    # Open sessions read per database query by the periodic pass.
+    page_size = 500
+
     def _release_unclaimed(self, desktop):
-        """Shelve a pre-warmed desktop nobody logged in to."""
+        """Shelve a pre-warmed desktop nobody logged in to.
+
+        Only once Nova is done bringing it up: a desktop marked RELEASED
+        while its server still builds would run on, unbilled.
+        """
         with self.locks.subscriber(desktop['subscriber']):
             if self.store.get_open_session(desktop['subscriber']):
                 return
             server = self.compute.get_server(desktop['instance_id'])
-            if server is not None and server.status == states.NOVA_ACTIVE:
+            if server is not None and (
+                    _task(server) or
+                    server.status in states.NOVA_TRANSITIONAL):
+                return  # not settled yet: the next pass looks again
+            if server is not None and server.status in states.NOVA_HELD:
+                # Nothing to do until it changes; look again later.
+                self.store.update_desktop(desktop['id'])
+                return
+            if server is not None and server.status not in (
+                    states.NOVA_SHELVED_OFFLOADED,) + states.NOVA_LOST:
                 LOG.info('Pre-warmed desktop of %s unused: releasing',
                          desktop['subscriber'])
-                self.compute.shelve(server.id)
+                self._put_away(server)
             self.store.update_desktop(desktop['id'],
                                       status=states.RELEASED)
 

@@ -28,7 +28,7 @@ CAUSE_IDLE_TIMEOUT = 'Idle-Timeout'
 CAUSE_ADMIN_RESET = 'Admin-Reset'
 CAUSE_LOST_SERVICE = 'Lost-Service'
 
-# Nova server statuses that matter here.
+# Nova server statuses (every one the compute API reports).
 NOVA_ACTIVE = 'ACTIVE'
 NOVA_BUILD = 'BUILD'
 NOVA_SHUTOFF = 'SHUTOFF'
@@ -36,3 +36,24 @@ NOVA_SHELVED = 'SHELVED'
 NOVA_SHELVED_OFFLOADED = 'SHELVED_OFFLOADED'
 NOVA_ERROR = 'ERROR'
 NOVA_DELETED = 'DELETED'
+NOVA_SOFT_DELETED = 'SOFT_DELETED'
+NOVA_PAUSED = 'PAUSED'
+NOVA_SUSPENDED = 'SUSPENDED'
+NOVA_RESCUE = 'RESCUE'
+NOVA_UNKNOWN = 'UNKNOWN'
+NOVA_VERIFY_RESIZE = 'VERIFY_RESIZE'
+
+# Running: the guest is up and usable (a resize waiting for its
+# confirmation runs on its new host already).
+NOVA_RUNNING = (NOVA_ACTIVE, NOVA_VERIFY_RESIZE)
+# On their way to another status by themselves: waiting is right.
+NOVA_TRANSITIONAL = (NOVA_BUILD, 'REBUILD', 'REBOOT', 'HARD_REBOOT',
+                     'MIGRATING', 'RESIZE', 'REVERT_RESIZE', 'PASSWORD')
+# Gone: nothing of the desktop can be used; the next login rebuilds it.
+NOVA_LOST = (NOVA_ERROR, NOVA_DELETED)
+# Stopped by someone, and brought back by one action of the service.
+NOVA_STOPPED = (NOVA_SHUTOFF, NOVA_SHELVED, NOVA_SHELVED_OFFLOADED,
+                NOVA_PAUSED, NOVA_SUSPENDED, NOVA_SOFT_DELETED)
+# Held: only an operator can undo these (rescue), or Nova cannot reach the
+# host (unknown). A login fails at once instead of waiting for them.
+NOVA_HELD = (NOVA_RESCUE, NOVA_UNKNOWN)

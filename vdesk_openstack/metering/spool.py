@@ -93,6 +93,20 @@ def _fsync_dir(path):
         os.close(fd)
 
 
+def _write_all(fd, data):
+    """Write all of ``data`` to ``fd``.
+
+    os.write may write less than it is given (a signal, a full disk's
+    last bytes); a record cut short would be lost at the next restart.
+    """
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError('write to the spool made no progress')
+        view = view[written:]
+
+
 def _encode_line(record):
     body = json.dumps({'id': record.id, 'at': record.spooled_at,
                        'attrs': record.attributes},
@@ -294,7 +308,7 @@ class Spool:
         tmp = os.path.join(self.lane, '.%s.tmp' % name)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(fd, b''.join(_encode_line(r) for r in fresh))
+            _write_all(fd, b''.join(_encode_line(r) for r in fresh))
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -328,8 +342,8 @@ class Spool:
                 segment.ack_fd = os.open(
                     segment.ack_path,
                     os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            os.write(segment.ack_fd,
-                     ''.join(r.id + '\n' for r in acked).encode())
+            _write_all(segment.ack_fd,
+                       ''.join(r.id + '\n' for r in acked).encode())
             os.fsync(segment.ack_fd)
         # Make the removals durable too: a segment coming back after a
         # crash without its last acknowledgements would be sent twice.
@@ -360,7 +374,7 @@ class Spool:
             fd = os.open(os.path.join(self.quarantine_dir, 'records.jsonl'),
                          os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             try:
-                os.write(fd, line.encode() + b'\n')
+                _write_all(fd, line.encode() + b'\n')
                 os.fsync(fd)
             finally:
                 os.close(fd)

@@ -8,10 +8,9 @@ Ceilometer's own converter and publisher loading, so the records that reach
 FreeRADIUS are exactly those a deployment would send.
 """
 
-import datetime
+import json
 import os
 import threading
-import uuid
 
 from ceilometer.event import converter
 from ceilometer import publisher
@@ -20,7 +19,6 @@ from oslo_log import log as logging
 from stevedore import extension
 
 import vdesk_openstack
-from vdesk_openstack.desktops import charging
 from vdesk_openstack.metering import records
 
 LOG = logging.getLogger(__name__)
@@ -31,7 +29,12 @@ DEFINITIONS = os.path.join(os.path.dirname(os.path.abspath(
 
 
 class CeilometerBridge(object):
-    """Has Charging's ``emit``; publishes to a ``radius://`` URL."""
+    """A sender of the charging outbox; publishes to a ``radius://`` URL.
+
+    It takes the outbox's records as the engine's NotificationSender
+    does, and does in-process what the message bus and Ceilometer's
+    notification agent do in a cloud.
+    """
 
     def __init__(self, publisher_url, nas_identifier='vdesk-sandbox'):
         if not os.path.exists(DEFINITIONS):
@@ -49,24 +52,23 @@ class CeilometerBridge(object):
         self._lock = threading.Lock()
         self.sent = []  # (subscriber, Acct-Status-Type), in order
 
-    def emit(self, event_type, session, desktop, plan, **kwargs):
-        body = charging.payload(event_type, session, desktop, plan,
-                                **kwargs)
+    def send(self, rec):
+        body = json.loads(rec['payload'])
         message = {
-            'event_type': event_type, 'publisher_id': 'vdesk.sandbox',
+            'event_type': rec['event_type'], 'publisher_id': 'vdesk.sandbox',
             'priority': 'INFO', 'payload': body,
-            'metadata': {'message_id': str(uuid.uuid4()),
-                         'timestamp': datetime.datetime.now(
-                             datetime.timezone.utc).strftime(
-                                 '%Y-%m-%d %H:%M:%S.%f')}}
+            'metadata': {'message_id': rec['id'],
+                         'timestamp': rec['created_at'].strftime(
+                             '%Y-%m-%d %H:%M:%S.%f')}}
         event = self._converter.to_event('info', message)
         if event is None:
-            raise RuntimeError('no event definition for %s' % event_type)
+            raise RuntimeError('no event definition for %s'
+                               % rec['event_type'])
         _, attributes = records.record_from_event(event, self._nas)
+        self.publisher.publish_events([event])
         with self._lock:
             self.sent.append((body['subscriber'],
                               attributes['Acct-Status-Type']))
-        self.publisher.publish_events([event])
 
     def wait_delivered(self, timeout=30):
         return self.publisher.client.wait_idle(timeout)

@@ -24,6 +24,7 @@ import socket
 import tempfile
 import textwrap
 import threading
+import time
 
 from oslo_log import log as logging
 
@@ -34,6 +35,7 @@ from vdesk_openstack.desktops import compute
 from vdesk_openstack.desktops.db import api as db_api
 from vdesk_openstack.desktops import locks
 from vdesk_openstack.desktops import manager
+from vdesk_openstack.desktops import outbox
 from vdesk_openstack.sandbox import aio
 from vdesk_openstack.sandbox import charging as sandbox_charging
 from vdesk_openstack.sandbox import keystone
@@ -138,10 +140,13 @@ class System(object):
         conf = vdesk_conf.make_vdesk_conf([conf_file])
         store = db_api.DesktopStore(conf)
         store.db_sync()
+        subscriber_locks = locks.SubscriberLocks(conf)
+        self.delivery = outbox.Delivery(conf, store, self.bridge,
+                                        subscriber_locks)
         self.manager = manager.DesktopManager(
             conf, store, self.identity.hss,
             compute.Compute(self.nova.connection(), conf),
-            locks.SubscriberLocks(conf), self.bridge)
+            subscriber_locks)
         app = api_app.load_app(conf, self.manager,
                                api_wsgi.find_paste_file())
         self._httpd = api_wsgi.make_server(app, port=port)
@@ -158,6 +163,10 @@ class System(object):
                 self.manager.periodic()
             except Exception:
                 LOG.exception('Engine pass failed')
+            try:
+                self.delivery.deliver()
+            except Exception:
+                LOG.exception('Charging outbox not delivered; retrying')
 
     def _register_endpoint(self):
         """Put the desktop service in Keystone's catalog (type desktop)."""
@@ -180,6 +189,10 @@ class System(object):
                 if imsi == subscriber]
 
     def wait_accounting(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        while self.manager.store.outbox_size() and \
+                time.monotonic() < deadline:
+            time.sleep(0.1)  # the engine thread delivers the outbox
         if self.radius is not None:
             return self.bridge.wait_delivered(timeout)
         return True

@@ -27,7 +27,6 @@ from oslo_log import log as logging
 
 from vdesk_openstack import conf as vdesk_conf
 from vdesk_openstack.desktops.api import app as api_app
-from vdesk_openstack.desktops import charging
 from vdesk_openstack.desktops import compute
 from vdesk_openstack.desktops.db import api as db_api
 from vdesk_openstack.desktops import locks
@@ -84,8 +83,7 @@ def build_manager(conf):
     connection = openstack.connection.Connection(session=session, **options)
     return manager.DesktopManager(
         conf, db_api.DesktopStore(conf), hss.get_driver(conf),
-        compute.Compute(connection, conf), locks.SubscriberLocks(conf),
-        charging.Charging(conf))
+        compute.Compute(connection, conf), locks.SubscriberLocks(conf))
 
 
 def init_application(config_files=None, paste_file=None):

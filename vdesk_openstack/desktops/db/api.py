@@ -11,6 +11,7 @@ import json
 import os
 import uuid
 
+from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
@@ -29,6 +30,14 @@ def utcnow():
 
 DESKTOPS = models.Desktop.__table__
 SESSIONS = models.Session.__table__
+OUTBOX = models.ChargingRecord.__table__
+
+# Deadlocks (Galera certification conflicts among them) are retried by
+# oslo.db; a transaction here has no effect outside the database, so
+# running it again is safe.
+_retry = oslo_db_api.wrap_db_retry(
+    max_retries=5, retry_on_deadlock=True, retry_interval=0.05,
+    inc_retry_interval=True, max_retry_interval=1)
 
 
 def _as_dict(row):
@@ -59,6 +68,17 @@ def _new_desktop(subscriber, user_id, plan):
             'fault': None, 'created_at': now, 'updated_at': now}
 
 
+def _charge(conn, session_id, from_state, to_state, record, **values):
+    moved = conn.execute(
+        SESSIONS.update()
+        .where(SESSIONS.c.id == session_id,
+               SESSIONS.c.charging == from_state)
+        .values(charging=to_state, **values)).rowcount == 1
+    if moved:
+        conn.execute(OUTBOX.insert(), record)
+    return moved
+
+
 def _desktop_and_session(conn, subscriber):
     row = conn.execute(_DESKTOP_AND_SESSION,
                        {'subscriber': subscriber}).first()
@@ -69,6 +89,24 @@ def _desktop_and_session(conn, subscriber):
     if row[split] is None:  # sessions.id: no open session
         return desktop, None
     return desktop, _record(SESSIONS, row[split:])
+
+
+def _bind(conn, desktop, user_id):
+    """Check (or make) the binding of ``desktop`` to ``user_id``.
+
+    ``user_id`` None: a caller acting for the service (a pre-warm from a
+    login announcement without a user id), which neither checks nor binds.
+    """
+    if user_id is None or desktop['user_id'] == user_id:
+        return desktop
+    if desktop['user_id'] is not None:
+        raise exceptions.NotBound()
+    bound = conn.execute(DESKTOPS.update().where(
+        DESKTOPS.c.id == desktop['id'],
+        DESKTOPS.c.user_id.is_(None)).values(user_id=user_id)).rowcount
+    if not bound:
+        raise exceptions.NotBound()
+    return dict(desktop, user_id=user_id)
 
 
 _DESKTOP_AND_SESSION = sa.select(DESKTOPS, SESSIONS).select_from(
@@ -92,6 +130,7 @@ class DesktopStore(object):
         migration.upgrade(self.engine, MIGRATIONS_DIR)
 
     # -- desktops -----------------------------------------------------------
+    @_retry
     def create_desktop(self, subscriber, user_id, plan):
         """Record a desktop about to be created (no instance yet).
 
@@ -115,21 +154,29 @@ class DesktopStore(object):
         with self._db.read() as conn:
             return _desktop_and_session(conn, subscriber)
 
+    @_retry
     def begin_login(self, subscriber, user_id, plan_of):
         """A login's first step, in one transaction.
 
-        Finds the desktop and open session of ``subscriber``. Unless a
-        session is open (and not failed), asks ``plan_of()`` for the plan
-        and records a new desktop if there is none. Returns (desktop,
-        session, plan, fresh): ``plan`` is None if ``plan_of`` was not
-        asked, ``fresh`` True if the desktop was recorded by this call.
-        Whatever ``plan_of`` raises leaves nothing written.
+        Finds the desktop and open session of ``subscriber`` and checks
+        that the desktop is bound to the Keystone user ``user_id`` (a
+        desktop is bound to the user of its first login; one recorded
+        before bindings existed, or by a pre-warm without a user id, is
+        bound now). Unless a session is open
+        (and not failed), asks ``plan_of()`` for the plan and records a new
+        desktop if there is none. Returns (desktop, session, plan, fresh):
+        ``plan`` is None if ``plan_of`` was not asked, ``fresh`` True if
+        the desktop was recorded by this call. Whatever ``plan_of`` raises
+        leaves nothing written.
 
+        :raises NotBound: the desktop belongs to another Keystone user.
         :raises Conflict: another login recorded the desktop meanwhile.
         """
         try:
             with self._db.write() as conn:
                 desktop, session = _desktop_and_session(conn, subscriber)
+                if desktop is not None:
+                    desktop = _bind(conn, desktop, user_id)
                 if session is not None and \
                         session['status'] != states.ERROR:
                     return desktop, session, None, False
@@ -168,6 +215,7 @@ class DesktopStore(object):
                 query = query.where(models.Desktop.status == status)
             return [_as_dict(r) for r in session.scalars(query)]
 
+    @_retry
     def update_desktop(self, desktop_id, expected_status=None, **values):
         """Update a desktop; with ``expected_status``, only from it.
 
@@ -203,6 +251,7 @@ class DesktopStore(object):
                 return
             marker = page[-1]['instance_id']
 
+    @_retry
     def delete_desktop(self, desktop_id):
         with self._db.writer() as session:
             session.execute(sa.delete(models.Session).where(
@@ -234,6 +283,7 @@ class DesktopStore(object):
                     models.Desktop.updated_at < before))]
 
     # -- sessions -----------------------------------------------------------
+    @_retry
     def open_session(self, desktop, status, capabilities, console_type,
                      restored, rebuilt=False, desktop_values=None):
         """Open a session; None if the subscriber already has one open.
@@ -276,6 +326,7 @@ class DesktopStore(object):
             return _one(conn, SESSIONS, SESSIONS.select().where(
                 SESSIONS.c.id == session_id))
 
+    @_retry
     def update_session(self, session_id, expected_status=None, **values):
         query = SESSIONS.update().where(SESSIONS.c.id == session_id,
                                         SESSIONS.c.is_open.is_(True))
@@ -286,32 +337,107 @@ class DesktopStore(object):
         with self._db.write() as conn:
             return conn.execute(query.values(**values)).rowcount == 1
 
-    def end_session(self, session_id, cause):
-        """Close the session (it becomes history); True if this call did."""
-        now = utcnow()
+    @_retry
+    def end_session(self, session_id, cause, ended_at=None, charge=None):
+        """Close the session (it becomes history); True if this call did.
+
+        ``charge``: the session's Stop record, written into the charging
+        outbox in the same transaction if this call ends the session and
+        its charging had started (whoever ends it charges it, once).
+        """
+        now = ended_at or utcnow()
         with self._db.write() as conn:
-            return conn.execute(
+            ended = conn.execute(
                 SESSIONS.update()
                 .where(SESSIONS.c.id == session_id,
                        SESSIONS.c.is_open.is_(True))
                 .values(is_open=None, status=states.ENDED, ended_at=now,
                         terminate_cause=cause)).rowcount == 1
+            if ended and charge is not None:
+                _charge(conn, session_id, states.CHARGING_STARTED,
+                        states.CHARGING_ENDED, charge)
+            return ended
 
-    def claim_charging(self, session_id, from_state, to_state, **values):
-        """Move charging from ``from_state``; True for the one winner."""
+    @_retry
+    def charge(self, session_id, from_state, to_state, record, **values):
+        """Move charging from ``from_state`` and queue ``record``.
+
+        One transaction: only the one caller that moves the state writes
+        its record into the outbox. True for that caller.
+        """
         with self._db.write() as conn:
-            return conn.execute(
+            return _charge(conn, session_id, from_state, to_state, record,
+                           **values)
+
+    @_retry
+    def charge_interim(self, session_id, last_interim_at, now, record):
+        """Queue an interim record unless another worker just did.
+
+        Claims the interval by moving ``last_interim_at`` from the value
+        the caller read to ``now``; only the winner writes ``record``.
+        """
+        if last_interim_at is None:
+            last = SESSIONS.c.last_interim_at.is_(None)
+        else:
+            last = SESSIONS.c.last_interim_at == last_interim_at
+        with self._db.write() as conn:
+            claimed = conn.execute(
                 SESSIONS.update()
                 .where(SESSIONS.c.id == session_id,
-                       SESSIONS.c.charging == from_state)
-                .values(charging=to_state, **values)).rowcount == 1
+                       SESSIONS.c.is_open.is_(True),
+                       SESSIONS.c.status == states.ACTIVE,
+                       SESSIONS.c.charging == states.CHARGING_STARTED,
+                       last)
+                .values(last_interim_at=now)).rowcount == 1
+            if claimed:
+                conn.execute(OUTBOX.insert(), record)
+            return claimed
 
-    def sessions_in(self, statuses, limit=500):
-        with self._db.reader() as session:
-            return [_as_dict(r) for r in session.scalars(
-                sa.select(models.Session).where(
-                    models.Session.is_open.is_(True),
-                    models.Session.status.in_(statuses)).limit(limit))]
+    # -- charging outbox ------------------------------------------------------
+    def outbox_batch(self, limit):
+        """The oldest ``limit`` records waiting in the outbox, in order."""
+        with self._db.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(
+                OUTBOX.select().order_by(OUTBOX.c.seq).limit(limit))]
+
+    @_retry
+    def outbox_delete(self, seq):
+        with self._db.write() as conn:
+            conn.execute(OUTBOX.delete().where(OUTBOX.c.seq == seq))
+
+    @_retry
+    def outbox_failed(self, seq, error):
+        with self._db.write() as conn:
+            conn.execute(OUTBOX.update().where(OUTBOX.c.seq == seq).values(
+                attempts=OUTBOX.c.attempts + 1, last_error=error[:255]))
+
+    def outbox_size(self):
+        with self._db.read() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(
+                OUTBOX)).scalar()
+
+    def open_sessions(self, statuses, page_size=500):
+        """Every open session in ``statuses``, in id order, by pages.
+
+        A generator reading one page per query along the index on
+        (is_open, id): every open session is seen once per walk, however
+        many there are, and a session opened during the walk is seen by
+        this walk or the next.
+        """
+        marker = None
+        while True:
+            query = SESSIONS.select().where(
+                SESSIONS.c.is_open == sa.true()).order_by(
+                SESSIONS.c.id).limit(page_size)
+            if marker is not None:
+                query = query.where(SESSIONS.c.id > marker)
+            with self._db.read() as conn:
+                page = [_record(SESSIONS, row) for row in
+                        conn.execute(query)]
+            yield from (s for s in page if s['status'] in statuses)
+            if len(page) < page_size:
+                return
+            marker = page[-1]['id']
 
     def idle_sessions(self, last_seen_before, limit=500):
         with self._db.reader() as session:

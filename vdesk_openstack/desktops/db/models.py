@@ -55,6 +55,8 @@ class Session(Base):
         sa.Index('ix_sessions_status_last_seen_at', 'status',
                  'last_seen_at'),
         sa.Index('ix_sessions_desktop_id', 'desktop_id'),
+        # The engine walks the open sessions in id order, page by page.
+        sa.Index('ix_sessions_is_open_id', 'is_open', 'id'),
     )
 
     id = sa.Column(sa.String(36), primary_key=True)
@@ -77,3 +79,29 @@ class Session(Base):
     ended_at = sa.Column(sa.DateTime, nullable=True)
     last_seen_at = sa.Column(sa.DateTime, nullable=False)
     last_interim_at = sa.Column(sa.DateTime, nullable=True)
+
+
+class ChargingRecord(Base):
+    """A charging record waiting to be delivered (the outbox).
+
+    Written in the same transaction as the session change it charges, so
+    a record exists exactly when the change does; the engine delivers the
+    records in ``seq`` order with confirmed sends and deletes each one only
+    once the broker has accepted it. ``id`` travels as the notification's
+    message id: downstream drops a record it has seen already.
+    """
+
+    __tablename__ = 'charging_outbox'
+    __table_args__ = (
+        sa.UniqueConstraint('id', name='uniq_charging_outbox0id'),
+    )
+
+    seq = sa.Column(sa.BigInteger().with_variant(sa.Integer, 'sqlite'),
+                    primary_key=True, autoincrement=True)
+    id = sa.Column(sa.String(36), nullable=False)
+    session_id = sa.Column(sa.String(36), nullable=False)
+    event_type = sa.Column(sa.String(32), nullable=False)
+    payload = sa.Column(sa.Text, nullable=False)
+    created_at = sa.Column(sa.DateTime, nullable=False)
+    attempts = sa.Column(sa.Integer, nullable=False, default=0)
+    last_error = sa.Column(sa.String(255), nullable=True)

@@ -49,7 +49,6 @@ from oslo_db.sqlalchemy import provision
 import sqlalchemy as sa
 
 from vdesk_openstack import conf as vdesk_conf
-from vdesk_openstack.desktops import charging
 from vdesk_openstack.desktops.db import api as db_api
 from vdesk_openstack.desktops.db import models
 from vdesk_openstack.desktops import locks
@@ -224,8 +223,7 @@ def _subscribers(driver, prefix, count):
 
 def _manager(conf, store, driver, compute, subscriber_locks):
     return manager_mod.DesktopManager(
-        conf, store, driver, compute, subscriber_locks,
-        charging.Charging(conf, host='bench'))
+        conf, store, driver, compute, subscriber_locks)
 
 
 def _login(manager, compute, imsi):

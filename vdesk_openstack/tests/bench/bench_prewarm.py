@@ -36,7 +36,6 @@ import oslo_messaging
 
 from vdesk_openstack.client import v3aka
 from vdesk_openstack import conf as vdesk_conf
-from vdesk_openstack.desktops import charging
 from vdesk_openstack.desktops import compute
 from vdesk_openstack.desktops.db import api as db_api
 from vdesk_openstack.desktops import listener as listener_mod
@@ -85,8 +84,7 @@ class _Bench(object):
         self.manager = manager_mod.DesktopManager(
             self.conf, store, self.identity.hss,
             compute.Compute(self.nova.connection(), self.conf),
-            locks.SubscriberLocks(self.conf),
-            charging.Charging(self.conf, host='bench'))
+            locks.SubscriberLocks(self.conf))
         self.transport = oslo_messaging.get_notification_transport(
             self.conf, url=RABBIT)
         return self

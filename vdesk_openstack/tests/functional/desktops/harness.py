@@ -4,9 +4,11 @@
 nova-api, conductor, scheduler with our filter/weigher, Placement, fake
 computes) what the desktop service needs: a desktop pool of fake computes,
 an embedded HSS with gold/silver/bronze plans, the service's own database,
-tooz locks and the charging notifier, and a :class:`DesktopManager` wired to
+tooz locks and the charging outbox, and a :class:`DesktopManager` wired to
 Nova through openstacksdk exactly as in production (only the auth plugin
-differs: the harness stubs Keystone).
+differs: the harness stubs Keystone). :meth:`notifications` delivers the
+outbox as the engine does, through a sender that keeps the notifications
+it builds (the engine's tests use the real RabbitMQ).
 
 The service's database defaults to sqlite; subclasses switch it to
 MariaDB or PostgreSQL with oslo.db's opportunistic fixtures.
@@ -16,7 +18,7 @@ import os
 import textwrap
 
 import fixtures
-from oslo_messaging.notify import _impl_test as notify_test
+import oslo_messaging
 
 from vdesk_openstack import conf as vdesk_conf
 from vdesk_openstack.desktops import charging
@@ -24,6 +26,7 @@ from vdesk_openstack.desktops import compute
 from vdesk_openstack.desktops.db import api as db_api
 from vdesk_openstack.desktops import locks
 from vdesk_openstack.desktops import manager
+from vdesk_openstack.desktops import outbox
 from vdesk_openstack import hss
 from vdesk_openstack.hss import api as hss_api
 from vdesk_openstack.tests.functional import nova_harness
@@ -60,7 +63,7 @@ class DesktopTestCase(nova_harness.NovaHarnessTestCase):
             f.write(textwrap.dedent('''\
                 [DEFAULT]
                 [oslo_messaging_notifications]
-                driver = test
+                driver = messagingv2
                 [hss]
                 connection = sqlite:///{t}/hss.sqlite
                 key_file = {t}/hss.key
@@ -87,13 +90,13 @@ class DesktopTestCase(nova_harness.NovaHarnessTestCase):
         self.addCleanup(self.hss.engine.dispose)
         self.locks = locks.SubscriberLocks(self.vconf)
         self.addCleanup(self.locks.stop)
-        notify_test.reset()
-        self.addCleanup(notify_test.reset)
+        self.sender = KeepingSender(self.vconf)
+        self.delivery = outbox.Delivery(self.vconf, self.store, self.sender,
+                                        self.locks)
         self.compute = compute.Compute(self._openstack_connection(),
                                        self.vconf)
         self.manager = manager.DesktopManager(
-            self.vconf, self.store, self.hss, self.compute, self.locks,
-            charging.Charging(self.vconf, host='test'))
+            self.vconf, self.store, self.hss, self.compute, self.locks)
         self._subscribers = 0
 
     def add_subscriber(self, plan='gold'):
@@ -103,12 +106,27 @@ class DesktopTestCase(nova_harness.NovaHarnessTestCase):
         return imsi
 
     def notifications(self, subscriber=None):
-        """Charging events emitted so far: [(event_type, payload)]."""
-        messages = [message for _, message, _, _ in
-                    notify_test.NOTIFICATIONS]
-        return [(m['event_type'], m['payload']) for m in messages
+        """Charging events delivered so far: [(event_type, payload)].
+
+        Delivers the outbox first, as the engine would.
+        """
+        self.delivery.deliver_once()
+        return [(m['event_type'], m['payload']) for m in self.sender.sent
                 if subscriber is None or
                 m['payload'].get('subscriber') == subscriber]
 
     def server(self, instance_id):
         return self.admin_api.get_server(instance_id)
+
+
+class KeepingSender(charging.NotificationSender):
+    """The engine's sender, keeping the notifications instead of sending."""
+
+    def __init__(self, conf):
+        transport = oslo_messaging.get_notification_transport(
+            conf, url='fake:/')
+        super().__init__(conf, transport=transport, host='test')
+        self.sent = []
+
+    def send(self, rec):
+        self.sent.append(self.message(rec))

@@ -344,12 +344,11 @@ class ChargingOverRabbitTest(_EngineTestCase):
         collector = _Collector()
         self.listen(transport, 'notifications', collector,
                     'vdesk-test-charging')
-        self.vconf.set_override('driver', ['messagingv2'],
-                                group='oslo_messaging_notifications')
         self.vconf.set_override('interim_interval', 1, group='charging')
-        self.manager.charging = charging.Charging(self.vconf, transport,
-                                                  host='test')
-        engine = engine_mod.Engine(self.vconf, self.manager, listen=False)
+        engine = engine_mod.Engine(
+            self.vconf, self.manager, listen=False,
+            sender=charging.NotificationSender(self.vconf, transport,
+                                               host='test'))
         engine.start()
         self.addCleanup(engine.stop)
 
@@ -393,8 +392,7 @@ class UnavailableTest(_EngineTestCase):
     def manager_with(self, connection):
         return manager_mod.DesktopManager(
             self.vconf, self.store, self.hss,
-            compute_mod.Compute(connection, self.vconf), self.locks,
-            self.manager.charging)
+            compute_mod.Compute(connection, self.vconf), self.locks)
 
     def nova_down(self):
         base = 'http://127.0.0.1:%d/v2.1' % _closed_port()
@@ -451,7 +449,8 @@ class UnavailableTest(_EngineTestCase):
         self.assertEqual(503, e.code)
         self.assert_nothing_half_written(imsi, desktop)
         # The engine's passes fail softly and change nothing.
-        engine = engine_mod.Engine(self.vconf, broken, listen=False)
+        engine = engine_mod.Engine(self.vconf, broken, listen=False,
+                                   sender=self.sender)
         self.assertIsNone(engine.reconcile())
         engine.periodic()
         self.assertEqual(desktop['status'],

@@ -38,7 +38,8 @@ class DesktopLifecycleTest(harness.DesktopTestCase):
         self.assertEqual(2048, flavor['ram'])
         self.assertEqual({'hw:sound_model': 'ich9',
                           'hw:usb_model': 'qemu-xhci',
-                          'hw:redirected_usb_ports': '4'},
+                          'hw:redirected_usb_ports': '4',
+                          'vdesk:tier': 'gold'},
                          flavor['extra_specs'])
 
         released = self.manager.logout(imsi)

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 import testtools
 
 from vdesk_openstack import conf as vdesk_conf
+from vdesk_openstack.desktops import charging
 from vdesk_openstack.desktops.db import api as db_api
 from vdesk_openstack.desktops.db import models
 from vdesk_openstack.desktops import exceptions
@@ -61,7 +62,7 @@ class _StoreTests(object):
         self.store.db_sync()  # idempotent at head
         with self.store.engine.connect() as conn:
             context = alembic_migration.MigrationContext.configure(conn)
-            self.assertEqual('0001', context.get_current_revision())
+            self.assertEqual('0002', context.get_current_revision())
             diff = autogenerate.compare_metadata(context,
                                                  models.Base.metadata)
         self.assertEqual([], diff)
@@ -249,15 +250,20 @@ class _StoreTests(object):
             session['id'], expected_status=states.BUILDING,
             status=states.ACTIVE))
 
-    def test_claim_charging_exactly_once_under_threads(self):
+    def record(self, session, event_type='vdesk.session.start'):
+        return charging.record(event_type, session,
+                               {'instance_id': None}, None,
+                               db_api.utcnow())
+
+    def test_charge_exactly_once_under_threads_with_its_record(self):
         session = self.session(self.desktop())
         workers = 12
         barrier = threading.Barrier(workers)
 
         def claim(to_state, from_state):
             barrier.wait()
-            return self.store.claim_charging(session['id'], from_state,
-                                             to_state)
+            return self.store.charge(session['id'], from_state, to_state,
+                                     self.record(session))
 
         for from_state, to_state in (
                 (states.CHARGING_NONE, states.CHARGING_STARTED),
@@ -269,6 +275,92 @@ class _StoreTests(object):
             self.assertEqual(to_state,
                              self.store.get_session(session['id'])
                              ['charging'])
+        # One record per won transition, none for the losers.
+        self.assertEqual(2, self.store.outbox_size())
+
+    def test_interim_claimed_once_per_interval(self):
+        session = self.session(self.desktop())
+        self.store.update_session(session['id'], status=states.ACTIVE)
+        self.store.charge(session['id'], states.CHARGING_NONE,
+                          states.CHARGING_STARTED, self.record(session))
+        read = self.store.get_session(session['id'])['last_interim_at']
+        workers = 8
+        barrier = threading.Barrier(workers)
+
+        def claim(_):
+            barrier.wait()
+            return self.store.charge_interim(
+                session['id'], read, db_api.utcnow(),
+                self.record(session, 'vdesk.session.update'))
+
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            wins = list(pool.map(claim, range(workers)))
+        self.assertEqual(1, wins.count(True))
+        self.assertEqual(['vdesk.session.start', 'vdesk.session.update'],
+                         [r['event_type'] for r in
+                          self.store.outbox_batch(10)])
+
+    def test_outbox_keeps_order_until_deleted(self):
+        session = self.session(self.desktop())
+        records = [self.record(session, t) for t in (
+            'vdesk.session.start', 'vdesk.session.update',
+            'vdesk.session.end')]
+        self.store.charge(session['id'], states.CHARGING_NONE,
+                          states.CHARGING_STARTED, records[0])
+        self.store.update_session(session['id'], status=states.ACTIVE)
+        self.store.charge_interim(session['id'], None, db_api.utcnow(),
+                                  records[1])
+        self.assertTrue(self.store.end_session(
+            session['id'], states.CAUSE_USER_REQUEST, charge=records[2]))
+        # The session is ended: a second end writes nothing.
+        self.assertFalse(self.store.end_session(
+            session['id'], states.CAUSE_USER_REQUEST,
+            charge=self.record(session, 'vdesk.session.end')))
+        batch = self.store.outbox_batch(10)
+        self.assertEqual([r['id'] for r in records],
+                         [r['id'] for r in batch])
+        self.store.outbox_failed(batch[0]['seq'], 'broker down')
+        first = self.store.outbox_batch(1)[0]
+        self.assertEqual((1, 'broker down'),
+                         (first['attempts'], first['last_error']))
+        self.store.outbox_delete(batch[0]['seq'])
+        self.assertEqual([r['id'] for r in records[1:]],
+                         [r['id'] for r in self.store.outbox_batch(10)])
+
+    def test_desktop_bound_to_the_user_of_its_first_login(self):
+        plan = types.SimpleNamespace(name='gold')
+        desktop, _, _, fresh = self.store.begin_login(IMSI, 'user-a',
+                                                      lambda: plan)
+        self.assertTrue(fresh)
+        self.assertEqual('user-a', desktop['user_id'])
+        self.assertRaises(exceptions.NotBound, self.store.begin_login,
+                          IMSI, 'user-b', lambda: plan)
+        self.assertEqual('user-a', self.store.get_desktop(IMSI)['user_id'])
+        # A desktop recorded before bindings existed is bound once.
+        other = '001010000000002'
+        self.store.create_desktop(other, None, 'gold')
+        self.store.begin_login(other, 'user-c', lambda: plan)
+        self.assertEqual('user-c', self.store.get_desktop(other)['user_id'])
+        self.assertRaises(exceptions.NotBound, self.store.begin_login,
+                          other, 'user-d', lambda: plan)
+
+    def test_open_sessions_walks_every_page_in_order(self):
+        ids = []
+        for i in range(7):
+            desktop = self.desktop('0010100000001%02d' % i)
+            session = self.session(desktop)
+            status = states.ACTIVE if i % 2 else states.BUILDING
+            self.store.update_session(session['id'], status=status)
+            ids.append((session['id'], status))
+        ended = self.session(self.desktop('001010000000200'))
+        self.store.end_session(ended['id'], states.CAUSE_USER_REQUEST)
+        walked = [s['id'] for s in self.store.open_sessions(
+            (states.ACTIVE,), page_size=2)]
+        self.assertEqual(sorted(i for i, st in ids if st == states.ACTIVE),
+                         walked)
+        self.assertEqual(sorted(i for i, _ in ids), [
+            s['id'] for s in self.store.open_sessions(
+                (states.ACTIVE, states.BUILDING), page_size=3)])
 
     def test_engine_queries(self):
         old = self.desktop()
@@ -292,13 +384,14 @@ class _StoreTests(object):
         self.assertEqual([session['id']], [
             s['id'] for s in self.store.idle_sessions(cutoff)])
         self.assertEqual([session['id']], [
-            s['id'] for s in self.store.sessions_in((states.ACTIVE,))])
-        self.store.claim_charging(session['id'], states.CHARGING_NONE,
-                                  states.CHARGING_STARTED)
+            s['id'] for s in self.store.open_sessions((states.ACTIVE,))])
+        self.store.charge(session['id'], states.CHARGING_NONE,
+                          states.CHARGING_STARTED, self.record(session))
         self.store.end_session(session['id'], states.CAUSE_IDLE_TIMEOUT)
         self.assertEqual([session['id']], [
             s['id'] for s in self.store.ended_uncharged_sessions()])
-        self.assertEqual([], self.store.sessions_in((states.ACTIVE,)))
+        self.assertEqual([], list(self.store.open_sessions(
+            (states.ACTIVE,))))
 
     def test_delete_desktop_removes_its_sessions(self):
         desktop = self.desktop()

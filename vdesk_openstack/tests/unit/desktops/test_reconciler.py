@@ -14,6 +14,7 @@ from oslo_config import fixture as config_fixture
 import testtools
 
 from vdesk_openstack.conf import desktops as desktops_conf
+from vdesk_openstack.desktops import charging
 from vdesk_openstack.desktops import compute
 from vdesk_openstack.desktops.db import api as db_api
 from vdesk_openstack.desktops import engine
@@ -238,7 +239,21 @@ class EngineTest(testtools.TestCase):
 
     def make(self, **desktops):
         conf = _conf(self, **desktops)
-        return engine.Engine(conf, mock.Mock(), listen=False)
+        return engine.Engine(conf, mock.Mock(), listen=False,
+                             sender=mock.Mock())
+
+    def test_refuses_to_start_without_a_bus_driver(self):
+        conf = _conf(self)
+        for drivers in ([], ['noop'], ['log']):
+            conf.set_override('driver', drivers,
+                              group='oslo_messaging_notifications')
+            e = self.assertRaises(charging.NotConfigured, engine.Engine,
+                                  conf, mock.Mock(), listen=False)
+            self.assertIn('driver = messagingv2', str(e))
+        conf.set_override('driver', ['noop', 'messagingv2'],
+                          group='oslo_messaging_notifications')
+        eng = engine.Engine(conf, mock.Mock(), listen=False)
+        self.assertIs(eng.delivery, eng.manager.delivery)
 
     def test_tick(self):
         self.assertEqual(60, self.make().tick)
@@ -260,6 +275,7 @@ class EngineTest(testtools.TestCase):
         eng.manager.conf = eng.conf
         eng.manager.store.creating_desktops.return_value = []
         eng.manager.store.desktops_by_instance.return_value = []
+        eng.manager.store.outbox_batch.return_value = []
         eng.manager.compute.servers_by_id.return_value = []
         eng.start()
         eng.request_stop()
