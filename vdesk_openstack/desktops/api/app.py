@@ -84,8 +84,9 @@ def _compile(template):
 class Router(object):
     """Method + path template -> handler; errors become JSON answers.
 
-    A handler returns ``(status, body)`` (body: a JSON document or None)
-    or ``(status, content_type, text, headers)``.
+    A handler returns ``(status, body)`` (body: a JSON document or None),
+    ``(status, body, headers)`` or ``(status, content_type, text,
+    headers)``.
     """
 
     def __init__(self, routes, with_context=True):
@@ -133,10 +134,14 @@ class Router(object):
             response.text = text
             response.headers.update(headers or {})
             return response
-        status, body = result
+        status, body, headers = result if len(result) == 3 else \
+            result + (None,)
         if body is None:
-            return webob.Response(status=status, content_type=None)
-        return faults.json_response(body, status=status)
+            response = webob.Response(status=status, content_type=None)
+        else:
+            response = faults.json_response(body, status=status)
+        response.headers.update(headers or {})
+        return response
 
 
 # -- paste factories -------------------------------------------------------

@@ -15,10 +15,16 @@ class Enforcer(object):
     def __init__(self, conf):
         self._enforcer = policy.Enforcer(conf)
         self._enforcer.register_defaults(policies.list_rules())
+        # Who is a subscriber ([vdesk_aka] of vdesk.conf): the targets of
+        # the subscriber rule, and the API's own check.
+        self.subscriber_domain = conf.vdesk_aka.subscriber_domain
+        self.subscriber_project = conf.vdesk_aka.subscriber_project
 
     def authorize(self, rule, context, target=None):
         """Raise :class:`faults.Forbidden` unless ``context`` may ``rule``."""
         target = target if target is not None else {
+            'subscriber_domain': self.subscriber_domain,
+            'subscriber_project': self.subscriber_project,
             'project_id': context.project_id, 'user_id': context.user_id}
         try:
             self._enforcer.authorize(rule, target, context, do_raise=True)

@@ -79,6 +79,8 @@ class API(object):
     def __init__(self, manager, enforcer):
         self.manager = manager
         self.enforcer = enforcer
+        self._domain = enforcer.subscriber_domain
+        self._project = enforcer.subscriber_project
 
     def routes(self):
         return [
@@ -95,11 +97,25 @@ class API(object):
 
     # -- helpers --------------------------------------------------------------
     def _subscriber(self, request, rule):
-        """Authorize a subscriber call; return the caller's IMSI."""
+        """Authorize a subscriber call; return (IMSI, Keystone user id).
+
+        The policy rule says who is a subscriber and may be widened by an
+        operator; the domain and project are checked here as well, so no
+        policy file can let another domain's user act as a subscriber.
+        The manager then checks the desktop's binding to the user id.
+        """
         context = request.environ['vdesk.context']
         self.enforcer.authorize(rule, context)
+        if context.user_domain_name != self._domain or \
+                context.project_domain_name != self._domain or \
+                context.project_name != self._project or \
+                not context.user_id:
+            raise faults.Forbidden(
+                'Only subscribers have a desktop: the token must belong to '
+                'a user of domain "%s" and be scoped to project "%s"'
+                % (self._domain, self._project))
         try:
-            return validation.imsi(context.subscriber)
+            return validation.imsi(context.subscriber), context.user_id
         except hss_exc.InvalidInput:
             raise faults.Forbidden(
                 'Only subscribers have a desktop: the token\'s user is not '
@@ -118,28 +134,29 @@ class API(object):
 
     # -- subscriber ---------------------------------------------------------
     def login(self, request):
-        imsi = self._subscriber(request, rules.LOGIN)
+        imsi, user_id = self._subscriber(request, rules.LOGIN)
         body = read_json(request)
         unknown = set(body) - {'capabilities'}
         if unknown:
             raise exceptions.Invalid(
                 'Unknown key(s) in the request body: %s (known: '
                 'capabilities)' % ', '.join(sorted(unknown)))
-        context = request.environ['vdesk.context']
-        session = self.manager.login(imsi, context.user_id,
+        session = self.manager.login(imsi, user_id,
                                      body.get('capabilities'))
         return 202, self._session_view(session)
 
     def get_session(self, request):
-        imsi = self._subscriber(request, rules.GET_SESSION)
-        return 200, self._session_view(self.manager.get_session(imsi))
+        imsi, user_id = self._subscriber(request, rules.GET_SESSION)
+        return 200, self._session_view(self.manager.get_session(imsi,
+                                                                user_id))
 
     def logout(self, request):
-        imsi = self._subscriber(request, rules.LOGOUT)
-        return 202, self._session_view(self.manager.logout(imsi))
+        imsi, user_id = self._subscriber(request, rules.LOGOUT)
+        return 202, self._session_view(self.manager.logout(
+            imsi, user_id=user_id))
 
     def console(self, request):
-        imsi = self._subscriber(request, rules.CONSOLE)
+        imsi, user_id = self._subscriber(request, rules.CONSOLE)
         params = query(request, ('type', 'format'))
         console_type = params.get('type')
         if console_type is not None and \
@@ -156,14 +173,14 @@ class API(object):
                     'format=vv (a remote-viewer file) needs a '
                     'spice-direct console')
             console_type = 'spice-direct'
-        console = self.manager.console(imsi, console_type)
+        console = self.manager.console(imsi, console_type, user_id)
         if fmt == 'vv':
             text = console_file.render(console, title='Desktop %s' % imsi)
             return 200, console_file.CONTENT_TYPE, text, {
                 'Content-Disposition':
                     'attachment; filename="%s"' % console_file.FILENAME,
                 'Cache-Control': 'no-store'}
-        return 200, {'console': console}
+        return 200, {'console': console}, {'Cache-Control': 'no-store'}
 
     # -- admin ----------------------------------------------------------------
     def list_desktops(self, request):

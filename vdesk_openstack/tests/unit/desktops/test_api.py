@@ -1,8 +1,10 @@
 """The API's dispatch, policy and error mapping, on a fake manager."""
 
 import json
+import os
 from unittest import mock
 
+import fixtures
 from oslo_db import exception as db_exc
 import testtools
 import webob
@@ -35,9 +37,13 @@ class ApiTest(testtools.TestCase):
             v1.API(self.manager, policy.Enforcer(conf)).routes())
 
     def request(self, method, path, user=IMSI, roles='member,reader',
-                body=None):
+                body=None, domain='vdesk', project='subscribers',
+                project_domain='vdesk'):
         req = webob.Request.blank(path, method=method)
         req.headers.update({'X-User-Name': user, 'X-User-Id': 'uid',
+                            'X-User-Domain-Name': domain,
+                            'X-Project-Name': project,
+                            'X-Project-Domain-Name': project_domain,
                             'X-Project-Id': 'pid', 'X-Roles': roles})
         if body is not None:
             req.body = body if isinstance(body, bytes) else \
@@ -77,7 +83,44 @@ class ApiTest(testtools.TestCase):
         message = self.assertError(403, self.request(
             'GET', '/desktop/session', user='alice'))
         self.assertIn('IMSI', message)
+        # Same name, another domain or project: refused by the policy
+        # rule, and by the code when a policy file widens the rule.
+        for other in ({'domain': 'Default'}, {'project': 'admin'},
+                      {'project_domain': 'Default'}):
+            self.assertError(403, self.request('GET', '/desktop/session',
+                                               **other))
         self.manager.get_session.assert_not_called()
+
+    def test_domain_and_project_checked_beyond_the_policy(self):
+        # An operator's policy file that forgot the domain and project.
+        tmp = self.useFixture(fixtures.TempDir()).path
+        with open(os.path.join(tmp, 'policy.yaml'), 'w') as f:
+            f.write('"subscriber": "role:member"\n')
+        with open(os.path.join(tmp, 'vdesk.conf'), 'w') as f:
+            f.write('[oslo_policy]\npolicy_file = %s/policy.yaml\n' % tmp)
+        conf = vdesk_conf.make_vdesk_conf([os.path.join(tmp, 'vdesk.conf')])
+        enforcer = policy.Enforcer(conf)
+        self.app = app.Router(v1.API(self.manager, enforcer).routes())
+        message = self.assertError(403, self.request(
+            'DELETE', '/desktop/session', domain='Default',
+            project_domain='Default'))
+        self.assertIn('domain "vdesk"', message)
+        self.manager.logout.assert_not_called()
+
+    def test_subscriber_calls_pass_the_user_id(self):
+        self.manager.get_session.return_value = SESSION
+        self.manager.logout.return_value = SESSION
+        self.request('GET', '/desktop/session')
+        self.manager.get_session.assert_called_once_with(IMSI, 'uid')
+        self.request('DELETE', '/desktop/session')
+        self.manager.logout.assert_called_once_with(IMSI, user_id='uid')
+        self.manager.console.return_value = {'type': 'spice-html5',
+                                             'url': 'http://x'}
+        response, _ = self.request('GET', '/desktop/console')
+        self.assertEqual('no-store', response.headers['Cache-Control'])
+        self.manager.console.assert_called_once_with(IMSI, None, 'uid')
+        self.manager.get_session.side_effect = exceptions.NotBound()
+        self.assertError(403, self.request('GET', '/desktop/session'))
 
     def test_desktop_errors_keep_their_code(self):
         for error, code in ((exceptions.NoSession(), 404),
