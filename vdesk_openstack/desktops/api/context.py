@@ -21,8 +21,9 @@ class RequestContext(context.RequestContext):
 
     def to_policy_values(self):
         # Names as well as ids: the subscriber rule compares the token's
-        # domain and project with the configured names.
-        values = super().to_policy_values()
+        # domain and project with the configured names. A plain dict:
+        # oslo.context would flag added keys as deprecated ones.
+        values = dict(super().to_policy_values())
         values.update(user_domain_name=self.user_domain_name,
                       project_name=self.project_name,
                       project_domain_name=self.project_domain_name)

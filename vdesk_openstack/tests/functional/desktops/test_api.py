@@ -236,3 +236,103 @@ class DesktopApiTest(api_fixture.ApiTestCase):
         self.assertIn('DELETE', error['message'])
         self.assertError(404, self.call('GET', '/v1/desktop/nothing', sub))
         self.assertError(404, self.call('GET', '/v2/desktops', sub))
+
+    # -- attacks ------------------------------------------------------------
+    def _keystone_user(self, domain_id, name, project_id, role='member'):
+        """A password user of ``domain_id`` with ``role`` on a project."""
+        url = self.keystone.url
+        admin = self.keystone.deployment.admin_session(url)
+        user = admin.post(url + '/users', json={'user': {
+            'name': name, 'domain_id': domain_id,
+            'password': 'intruder-pw'}}).json()['user']  # nosec: test only
+        self.addCleanup(admin.delete, url + '/users/' + user['id'])
+        role_id = admin.get(url + '/roles', params={'name': role}).json()[
+            'roles'][0]['id']
+        admin.put('%s/projects/%s/users/%s/roles/%s'
+                  % (url, project_id, user['id'], role_id))
+        return user
+
+    def _project(self, domain_id, name):
+        url = self.keystone.url
+        admin = self.keystone.deployment.admin_session(url)
+        project = admin.post(url + '/projects', json={'project': {
+            'name': name, 'domain_id': domain_id}}).json()['project']
+
+        def remove():
+            admin.patch(url + '/projects/' + project['id'],
+                        json={'project': {'enabled': False}})
+            admin.delete(url + '/projects/' + project['id'])
+        self.addCleanup(remove)
+        return project
+
+    def _password_token(self, user_name, domain_id, project_id):
+        response = self.http.post(self.keystone.url + '/auth/tokens', json={
+            'auth': {'identity': {'methods': ['password'], 'password': {
+                'user': {'name': user_name, 'domain': {'id': domain_id},
+                         'password': 'intruder-pw'}}},
+                     'scope': {'project': {'id': project_id}}}})
+        self.assertEqual(201, response.status_code, response.text)
+        return response.headers['X-Subject-Token']
+
+    def _assert_refused_and_untouched(self, victim, intruder, codes):
+        before = self.store.get_open_session(victim.imsi)
+        for method, path in (('GET', SESSION), ('GET', CONSOLE),
+                             ('DELETE', SESSION), ('POST', SESSION)):
+            kwargs = {'json': {}} if method == 'POST' else {}
+            if path == CONSOLE:
+                kwargs['params'] = {'format': 'vv'}
+            response = self.call(method, path, intruder, **kwargs)
+            self.assertIn(response.status_code, codes, response.text)
+            self.assertNotIn('password', response.text)
+        after = self.store.get_open_session(victim.imsi)
+        self.assertEqual((before['id'], before['status']),
+                         (after['id'], after['status']))
+
+    def test_same_name_users_elsewhere_get_nothing(self):
+        victim = self.subscribers[1]
+        response = self.call('POST', SESSION, victim, json={})
+        self.assertEqual(202, response.status_code, response.text)
+        self.wait_for_session(victim, 'ACTIVE')
+        url = self.keystone.url
+        admin = self.keystone.deployment.admin_session(url)
+        vdesk_domain = admin.get(url + '/domains', params={
+            'name': 'vdesk'}).json()['domains'][0]['id']
+
+        # 1. Another domain: same user name, member on its own project.
+        other = self._project('default', 'tenant-of-%s' % victim.imsi)
+        self._keystone_user('default', victim.imsi, other['id'])
+        intruder = api_fixture.Caller('other-domain', self._password_token(
+            victim.imsi, 'default', other['id']))
+        self._assert_refused_and_untouched(victim, intruder, (403,))
+
+        # 2. The subscriber domain, but another project.
+        side = self._project(vdesk_domain, 'side-%s' % victim.imsi[-4:])
+        user = self._keystone_user(vdesk_domain,
+                                   'x%s' % victim.imsi[-6:], side['id'])
+        intruder = api_fixture.Caller('other-project', self._password_token(
+            user['name'], vdesk_domain, side['id']))
+        self._assert_refused_and_untouched(victim, intruder, (403,))
+
+        # 3. The right domain and project, the right name -- another user:
+        # the victim's user renamed, another user renamed to its IMSI.
+        project = admin.get(url + '/projects', params={
+            'name': 'subscribers', 'domain_id': vdesk_domain}).json()[
+            'projects'][0]
+        renamed = self._keystone_user(vdesk_domain, 'y%s' % victim.imsi[-6:],
+                                      project['id'])
+        real = admin.get(url + '/users', params={
+            'name': victim.imsi, 'domain_id': vdesk_domain}).json()[
+            'users'][0]
+        admin.patch(url + '/users/' + real['id'], json={'user': {
+            'name': 'parked-%s' % victim.imsi}})
+        self.addCleanup(admin.patch, url + '/users/' + real['id'],
+                        json={'user': {'name': victim.imsi}})
+        admin.patch(url + '/users/' + renamed['id'], json={'user': {
+            'name': victim.imsi}})
+        self.addCleanup(admin.patch, url + '/users/' + renamed['id'],
+                        json={'user': {'name': renamed['name']}})
+        intruder = api_fixture.Caller('renamed', self._password_token(
+            victim.imsi, vdesk_domain, project['id']))
+        self._assert_refused_and_untouched(victim, intruder, (403,))
+        self.assertEqual(real['id'],
+                         self.store.get_desktop(victim.imsi)['user_id'])
