@@ -3,21 +3,30 @@
 Both logins run against one Keystone (gunicorn workers, Keystone's
 in-process cache on, as a production Keystone would have memcached) in the
 same run, interleaved so machine noise hits both alike. The AKA figure is
-the full login as a UE sees it: challenge round trip, USIM computation and
-answer round trip. The password login's cost is dominated by bcrypt, which
-AKA does not need. Target: AKA median <= 0.25 x password median.
+the full login as a UE sees it: challenge round trip (rate bounds counted,
+challenge stored), USIM computation and answer round trip. The password
+login's cost is dominated by bcrypt, which AKA does not need.
+
+Measured twice: Keystone and the HSS on sqlite (the sandbox), then both on
+MariaDB (production). Target: AKA median <= 0.15 x password median on each.
+
+    tox -e bench -- login
+    VDESK_BENCH_BACKENDS=sqlite python -m vdesk_openstack.tests.bench login
 """
 
+import os
 import statistics
 import time
 
 import requests
 
 from vdesk_openstack.aka import usim as aka_usim
-from vdesk_openstack.sandbox import aio
 from vdesk_openstack.sandbox import keystone
+from vdesk_openstack.tests import aka_keystone
 
 ROUNDS = 40
+TARGET = 0.15
+BACKENDS = ('sqlite', 'mariadb')
 PASSWORD = 'bench-password-1'  # nosec: throwaway loopback user
 SCOPE = {'project': {'name': keystone.SUBSCRIBER_PROJECT,
                      'domain': {'name': keystone.SUBSCRIBER_DOMAIN}}}
@@ -66,13 +75,37 @@ def _ms(samples):
             1000 * ordered[int(0.9 * (len(ordered) - 1))])
 
 
-def main():
-    system = aio.AllInOne().start()
+def start(backend):
+    """The sandbox on ``backend`` and the URL of its benchmark Keystone.
+
+    That Keystone counts the rate bounds on every challenge, as in
+    production, with bounds the benchmark never reaches.
+    """
+    system = aka_keystone.all_in_one(backend)
     try:
+        system.start()
+        server = aka_keystone.start_keystone(
+            system.deployment, workers=2, challenges_per_imsi=1000000,
+            challenges_per_address=1000000)
+    except BaseException:
+        stop(system)
+        raise
+    return system, server.url
+
+
+def stop(system):
+    system.stop()
+    aka_keystone.drop_databases(system)
+
+
+def measure(backend):
+    system, base_url = start(backend)
+    try:
+        system.url = base_url
         sub = system.provision()
         usim = aka_usim.Usim(bytes.fromhex(sub.k), bytes.fromhex(sub.opc))
         password_body = _password_user(system)
-        url = system.url + '/auth/tokens'
+        url = base_url + '/auth/tokens'
         http = requests.Session()
         # Warm both paths (user creation, caches) before measuring.
         for _ in range(3):
@@ -88,17 +121,32 @@ def main():
             aka.append(t1 - t0)
             password.append(t2 - t1)
     finally:
-        system.stop()
+        stop(system)
     aka_med, aka_p90 = _ms(aka)
     pw_med, pw_p90 = _ms(password)
-    print('Keystone login, %d rounds, same Keystone, interleaved' % ROUNDS)
+    print('Keystone + HSS on %s, %d rounds, same Keystone, interleaved'
+          % (backend, ROUNDS))
     print('  password login   median %7.1f ms   p90 %7.1f ms  (baseline)'
           % (pw_med, pw_p90))
     print('  AKA login (2 RT) median %7.1f ms   p90 %7.1f ms'
           % (aka_med, aka_p90))
     ratio = aka_med / pw_med
-    print('  ratio AKA/password (median): %.3f   target <= 0.25: %s'
-          % (ratio, 'met' if ratio <= 0.25 else 'NOT met'))
+    print('  ratio AKA/password (median): %.3f   target <= %.2f: %s'
+          % (ratio, TARGET, 'met' if ratio <= TARGET else 'NOT met'),
+          flush=True)
+    return ratio
+
+
+def backends():
+    """``VDESK_BENCH_BACKENDS`` (comma-separated), both by default."""
+    wanted = os.environ.get('VDESK_BENCH_BACKENDS')
+    return tuple(wanted.split(',')) if wanted else BACKENDS
+
+
+def main():
+    ratios = {backend: measure(backend) for backend in backends()}
+    print('AKA/password login ratios: %s' % ', '.join(
+        '%s %.3f' % item for item in ratios.items()))
 
 
 if __name__ == '__main__':

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 
 import fixtures
 from keystoneauth1 import exceptions as ks_exc
@@ -28,36 +27,12 @@ from vdesk_openstack.aka import vectors
 from vdesk_openstack.client import v3aka
 from vdesk_openstack.hss.sql import models
 from vdesk_openstack.sandbox import aio
+from vdesk_openstack.tests import aka_keystone
 
 SCOPE = {'project': {'name': 'subscribers', 'domain': {'name': 'vdesk'}}}
 # The operator's AMF in the test deployment: not the built-in 8000, so a
 # decoy that ignored the configuration would show.
 OPERATOR_AMF = 'b9b9'
-
-
-def start_keystone(deployment, workers=1, vdesk_config_file=None,
-                   **aka_options):
-    """Another Keystone server of ``deployment`` with its own [vdesk_aka].
-
-    It shares the Keystone database and keys, and the HSS database, with
-    the deployment's other servers (nodes behind one load balancer).
-    """
-    path = os.path.join(deployment.workdir,
-                        'keystone-%s.conf' % uuid.uuid4().hex[:8])
-    deployment.write_config(path)
-    if vdesk_config_file:
-        aka_options['vdesk_config_file'] = vdesk_config_file
-    with open(path, 'a') as f:
-        # A second [vdesk_aka] section: oslo.config merges it, later
-        # values win.
-        f.write('[vdesk_aka]\n')
-        for name, value in aka_options.items():
-            f.write('%s = %s\n' % (name, value))
-    original, deployment.config_file = deployment.config_file, path
-    try:
-        return deployment.start(workers=workers)
-    finally:
-        deployment.config_file = original
 
 
 def post_from(address, url, body, headers=None):
@@ -98,7 +73,7 @@ class KeystoneAkaTest(testtools.TestCase):
                 text = src.read()
             with open(cls.vdesk_conf, 'w') as f:
                 f.write(text + 'amf = %s\n' % OPERATOR_AMF)
-            cls.server = start_keystone(
+            cls.server = aka_keystone.start_keystone(
                 cls.ks.deployment, workers=2,
                 vdesk_config_file=cls.vdesk_conf, challenges_per_imsi=100,
                 challenges_per_address=10000)
@@ -383,10 +358,9 @@ class KeystoneAkaTest(testtools.TestCase):
         self.assertEqual(wrong.json(), body)
 
     def test_challenge_flood_hits_the_bound_of_that_imsi_only(self):
-        flood = start_keystone(self.ks.deployment, workers=2,
-                               challenges_per_imsi=3,
-                               challenges_per_address=0,
-                               challenge_rate_window=3600)
+        flood = aka_keystone.start_keystone(
+            self.ks.deployment, workers=2, challenges_per_imsi=3,
+            challenges_per_address=0, challenge_rate_window=3600)
         self.addCleanup(flood.stop)
         victim, other = self.ks.provision(), self.ks.provision()
         for _ in range(3):  # on both workers of the server
@@ -416,10 +390,9 @@ class KeystoneAkaTest(testtools.TestCase):
         self.assertNotIn('identity', resp.json()['error'])
 
     def test_challenge_flood_hits_the_bound_of_that_address(self):
-        flood = start_keystone(self.ks.deployment, workers=2,
-                               challenges_per_imsi=100,
-                               challenges_per_address=4,
-                               challenge_rate_window=3600)
+        flood = aka_keystone.start_keystone(
+            self.ks.deployment, workers=2, challenges_per_imsi=100,
+            challenges_per_address=4, challenge_rate_window=3600)
         self.addCleanup(flood.stop)
         url = flood.url + '/auth/tokens'
         subs = [self.ks.provision() for _ in range(2)]
