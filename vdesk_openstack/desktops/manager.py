@@ -449,7 +449,8 @@ class DesktopManager(object):
     def _sync_active(self, session, desktop, server):
         if server is None or server.status in states.NOVA_LOST:
             self._fail(session, desktop, 'instance lost while active')
-        elif _task(server) or server.status not in states.NOVA_STOPPED:
+        elif _task(server) or server.status not in (
+                states.NOVA_STOPPED + (states.NOVA_RESCUE,)):
             return  # running, moving, or a host Nova cannot reach now
         elif server.status == states.NOVA_SHUTOFF:
             # Shut down from inside: the subscriber left its desktop.
@@ -460,8 +461,9 @@ class DesktopManager(object):
                                states.NOVA_SHELVED_OFFLOADED):
             self._release(session, states.CAUSE_ADMIN_RESET)
         else:
-            # Paused, suspended or soft-deleted by someone else: not
-            # usable, so not charged; the next login brings it back.
+            # Paused, suspended, soft-deleted or rescued by someone else:
+            # not usable, so not charged; the next login brings it back
+            # (a rescue once the operator has ended it).
             self._end(session, desktop, states.CAUSE_ADMIN_RESET,
                       states.ERROR, 'instance %s was %s outside the '
                       'service' % (server.id, server.status))
