@@ -1,11 +1,13 @@
 """Authentication vectors, AUTN and AUTS on the network side."""
 
 import dataclasses
+import os
 
 from oslotest import base
 
 from vdesk_openstack.aka import exceptions
 from vdesk_openstack.aka import sqn as sqnlib
+from vdesk_openstack.aka import usim
 from vdesk_openstack.aka import vectors
 from vdesk_openstack.tests.unit.aka import conformance
 
@@ -147,3 +149,24 @@ class TestAuts(base.BaseTestCase):
                                 K, OPC, self.RAND, bytes(14))
         self.assertNotIn(K.hex(), str(exc))
         self.assertIsInstance(exc, exceptions.AkaError)
+
+
+class TestDecoyVector(base.BaseTestCase):
+    """What an unknown IMSI is challenged with."""
+
+    def test_looks_like_a_real_vector_with_the_given_amf(self):
+        decoy = vectors.decoy_vector(b'\xb9\xb9')
+        self.assertEqual(16, len(decoy.rand))
+        self.assertEqual(16, len(decoy.autn))
+        self.assertEqual(8, len(decoy.xres))
+        self.assertEqual(b'\xb9\xb9', vectors.parse_autn(decoy.autn)[1])
+
+    def test_random_each_time_and_accepted_by_no_usim(self):
+        first, second = (vectors.decoy_vector(b'\x80\x00')
+                         for _ in range(2))
+        self.assertNotEqual(first.rand, second.rand)
+        self.assertNotEqual(first.autn[:6], second.autn[:6])
+        self.assertNotEqual(first.autn[8:], second.autn[8:])
+        sim = usim.Usim(os.urandom(16), os.urandom(16))
+        self.assertRaises(exceptions.MacFailure, sim.authenticate,
+                          first.rand, first.autn)
