@@ -53,21 +53,25 @@ class CeilometerBridge(object):
         self.sent = []  # (subscriber, Acct-Status-Type), in order
 
     def send(self, rec):
-        body = json.loads(rec['payload'])
-        message = {
-            'event_type': rec['event_type'], 'publisher_id': 'vdesk.sandbox',
-            'priority': 'INFO', 'payload': body,
-            'metadata': {'message_id': rec['id'],
-                         'timestamp': rec['created_at'].strftime(
-                             '%Y-%m-%d %H:%M:%S.%f')}}
+        self.publish_notification(
+            rec['event_type'], 'vdesk.sandbox', json.loads(rec['payload']),
+            {'message_id': rec['id'],
+             'timestamp': rec['created_at'].strftime(
+                 '%Y-%m-%d %H:%M:%S.%f')})
+
+    def publish_notification(self, event_type, publisher_id, payload,
+                             metadata):
+        """What Ceilometer's agent does with one of our notifications."""
+        message = {'event_type': event_type, 'publisher_id': publisher_id,
+                   'priority': 'INFO', 'payload': payload,
+                   'metadata': metadata}
         event = self._converter.to_event('info', message)
         if event is None:
-            raise RuntimeError('no event definition for %s'
-                               % rec['event_type'])
+            raise RuntimeError('no event definition for %s' % event_type)
         _, attributes = records.record_from_event(event, self._nas)
         self.publisher.publish_events([event])
         with self._lock:
-            self.sent.append((body['subscriber'],
+            self.sent.append((payload['subscriber'],
                               attributes['Acct-Status-Type']))
 
     def wait_delivered(self, timeout=30):

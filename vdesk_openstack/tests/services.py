@@ -27,6 +27,8 @@ SERVICES = {
 }
 
 BINARIES = {
+    'rabbitmq-server': ('rabbitmq-server',
+                        'apt-get install -y rabbitmq-server'),
     'freeradius': ('freeradius',
                    'apt-get install -y freeradius freeradius-utils '
                    '(tools/test-setup.sh does it)'),
