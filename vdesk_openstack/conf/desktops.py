@@ -13,7 +13,6 @@ import copy
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 from oslo_db import options as db_options
-from oslo_messaging import opts as messaging_opts
 
 from vdesk_openstack.conf import groups
 
@@ -151,7 +150,6 @@ subscribers_opts = [
 ]
 
 NOVA_GROUP = 'nova'
-NOTIFICATIONS_GROUP = 'oslo_messaging_notifications'
 
 
 def _database_opts():
@@ -170,9 +168,6 @@ def register_opts(conf):
     groups.register(conf, coordination_group, coordination_opts)
     groups.register(conf, charging_group, charging_opts)
     groups.register(conf, subscribers_group, subscribers_opts)
-    for group, opts in messaging_opts.list_opts():
-        if group == NOTIFICATIONS_GROUP:
-            conf.register_opts(opts, group=group)
     conf.register_opts(_DB_OPTS, group='database')
     ks_loading.register_session_conf_options(conf, NOVA_GROUP)
     ks_loading.register_auth_conf_options(conf, NOVA_GROUP)

@@ -24,6 +24,7 @@ import uuid
 
 from oslo_log import log as logging
 import oslo_messaging
+from oslo_messaging import opts as messaging_opts
 
 LOG = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ START = 'vdesk.session.start'
 UPDATE = 'vdesk.session.update'
 END = 'vdesk.session.end'
 
+NOTIFICATIONS_GROUP = 'oslo_messaging_notifications'
 # Notification drivers that put notifications on the message bus.
 BUS_DRIVERS = {'messagingv2': 2.0, 'messaging': 1.0}
 
@@ -69,12 +71,20 @@ def record(event_type, session, desktop, plan, created_at, **kwargs):
             'created_at': created_at, 'attempts': 0, 'last_error': None}
 
 
+def register_opts(conf):
+    """Register ``[oslo_messaging_notifications]`` (oslo.messaging's)."""
+    for group, opts in messaging_opts.list_opts():
+        if group == NOTIFICATIONS_GROUP:
+            conf.register_opts(opts, group=group)
+
+
 def bus_version(conf):
     """The message format of the configured notification driver.
 
     :raises NotConfigured: no driver, or none that reaches the bus (e.g.
         ``noop``): records would be dropped while the outbox said sent.
     """
+    register_opts(conf)
     drivers = [d.strip() for d in
                conf.oslo_messaging_notifications.driver or []]
     for driver, version in BUS_DRIVERS.items():

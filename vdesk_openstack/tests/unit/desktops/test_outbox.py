@@ -54,6 +54,7 @@ class FlakySender(object):
 def _conf(test):
     conf = cfg.ConfigOpts()
     desktops_conf.register_opts(conf)
+    charging.register_opts(conf)
     conf([], project='vdesk-unit')
     fixture = test.useFixture(config_fixture.Config(conf))
     fixture.config(group='charging', outbox_batch_size=3)

@@ -244,6 +244,7 @@ class EngineTest(testtools.TestCase):
 
     def test_refuses_to_start_without_a_bus_driver(self):
         conf = _conf(self)
+        charging.register_opts(conf)
         for drivers in ([], ['noop'], ['log']):
             conf.set_override('driver', drivers,
                               group='oslo_messaging_notifications')
