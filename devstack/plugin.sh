@@ -88,8 +88,8 @@ function configure_vdesk_keystone {
     iniset $KEYSTONE_CONF vdesk_aka subscriber_project $VDESK_SUBSCRIBER_PROJECT
     iniset $KEYSTONE_CONF vdesk_aka subscriber_role $VDESK_SUBSCRIBER_ROLE
     iniset $KEYSTONE_CONF vdesk_aka challenge_ttl $VDESK_CHALLENGE_TTL
-    iniset $KEYSTONE_CONF vdesk_aka max_failures $VDESK_MAX_FAILURES
-    iniset $KEYSTONE_CONF vdesk_aka lockout_duration $VDESK_LOCKOUT_DURATION
+    iniset $KEYSTONE_CONF vdesk_aka challenges_per_imsi $VDESK_CHALLENGES_PER_IMSI
+    iniset $KEYSTONE_CONF vdesk_aka challenges_per_address $VDESK_CHALLENGES_PER_ADDRESS
 }
 
 # restart_vdesk_keystone() - Keystone is already running at post-config:

@@ -47,8 +47,8 @@ def make_subscriber(index):
 
 class AllInOne(object):
 
-    def __init__(self, challenge_ttl=60, max_failures=5,
-                 lockout_duration=300, notification_url=None):
+    def __init__(self, challenge_ttl=60, notification_url=None,
+                 aka_options=None):
         self.workdir = tempfile.mkdtemp(prefix='vdesk-ks-')
         self.vdesk_conf_file = os.path.join(self.workdir, 'vdesk.conf')
         with open(self.vdesk_conf_file, 'w') as f:
@@ -64,9 +64,8 @@ class AllInOne(object):
             self.hss.add_plan(plan)
         self.deployment = keystone.KeystoneDeployment(
             os.path.join(self.workdir, 'keystone'), self.vdesk_conf_file,
-            challenge_ttl=challenge_ttl, max_failures=max_failures,
-            lockout_duration=lockout_duration,
-            notification_url=notification_url)
+            challenge_ttl=challenge_ttl, notification_url=notification_url,
+            aka_options=aka_options)
         self._count = 0
 
     def start(self):

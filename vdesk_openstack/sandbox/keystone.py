@@ -54,13 +54,13 @@ class KeystoneDeployment(object):
     """keystone.conf, database and keys in ``workdir``."""
 
     def __init__(self, workdir, vdesk_config_file, challenge_ttl=60,
-                 max_failures=5, lockout_duration=300, notification_url=None):
+                 notification_url=None, aka_options=None):
         self.workdir = workdir
         self.vdesk_config_file = vdesk_config_file
         self.config_file = os.path.join(workdir, 'keystone.conf')
         self.challenge_ttl = challenge_ttl
-        self.max_failures = max_failures
-        self.lockout_duration = lockout_duration
+        # More [vdesk_aka] options (e.g. the challenge rate bounds).
+        self.aka_options = dict(aka_options or {})
         # oslo.messaging transport for Keystone's notifications (and the
         # aka method's login announcements); None: no notifications.
         self.notification_url = notification_url
@@ -79,9 +79,8 @@ class KeystoneDeployment(object):
         """Write keystone.conf (or a variant at ``path``, same database)."""
         w = self.workdir
         os.makedirs(w, exist_ok=True)
-        aka = {'ttl': self.challenge_ttl, 'maxf': self.max_failures,
-               'lock': self.lockout_duration}
-        aka.update(aka_overrides)
+        extra = dict(self.aka_options, **aka_overrides)
+        aka = {'ttl': extra.pop('challenge_ttl', self.challenge_ttl)}
         notifications = ''
         if self.notification_url:
             notifications = ('[oslo_messaging_notifications]\n'
@@ -117,12 +116,12 @@ class KeystoneDeployment(object):
                 subscriber_project = {project}
                 subscriber_role = member
                 challenge_ttl = {ttl}
-                max_failures = {maxf}
-                lockout_duration = {lock}
                 ''').format(w=w, vdesk=self.vdesk_config_file,
                             domain=SUBSCRIBER_DOMAIN,
                             project=SUBSCRIBER_PROJECT,
                             **aka))
+            for name, value in sorted(extra.items()):
+                f.write('%s = %s\n' % (name, value))
             f.write(notifications)
 
     def setup(self, public_url='http://127.0.0.1/v3'):
@@ -143,8 +142,8 @@ class KeystoneDeployment(object):
     def start(self, workers=2, threads=4, port=None, **aka_overrides):
         """Serve Keystone on a free port.
 
-        ``aka_overrides`` (ttl, maxf, lock) give this server its own
-        [vdesk_aka] values while it shares the database and keys.
+        ``aka_overrides`` ([vdesk_aka] options, e.g. challenge_ttl) give
+        this server its own values while it shares the database and keys.
         """
         port = port or net.free_port()
         log_path = os.path.join(self.workdir, 'gunicorn-%d.log' % port)

@@ -248,7 +248,7 @@ class KeystoneAkaTest(testtools.TestCase):
         self.assertEqual(401, replay.status_code)
 
     def test_expired_challenge_is_refused(self):
-        short = self.ks.deployment.start(workers=1, ttl=1)
+        short = self.ks.deployment.start(workers=1, challenge_ttl=1)
         self.addCleanup(short.stop)
         sub = self.ks.provision()
         challenge = self.challenge(sub.imsi, url=short.url)
