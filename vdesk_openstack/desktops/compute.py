@@ -1,14 +1,17 @@
 """Nova, as the desktop service uses it, through openstacksdk.
 
-A thin adapter: flavors per (plan, device profile), servers tagged with
-the subscriber and the desktop's record id in their metadata (the
-reconciler finds orphans by it), the ``vdesk_priority`` scheduler hint of
-contract 4.4, shelve/offload, unshelve, start, consoles and diagnostics.
-Nova or Keystone being unreachable becomes :class:`Unavailable` (503).
+A thin adapter: private flavors per (plan, tier, device profile) carrying
+the plan's tier in the extra spec ``vdesk:tier`` (which makes their servers
+desktops for the scheduler, see doc/source/admin/scheduler.rst), servers
+tagged with the subscriber and the desktop's record id in their metadata
+(the reconciler finds orphans by it), shelve/offload, unshelve, start,
+consoles and diagnostics. Nova or Keystone being unreachable becomes
+:class:`Unavailable` (503).
 """
 
 import functools
 import threading
+import uuid
 
 from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
@@ -21,7 +24,12 @@ LOG = logging.getLogger(__name__)
 
 META_SUBSCRIBER = 'vdesk_subscriber'
 META_DESKTOP = 'vdesk_desktop_id'
-HINT = 'vdesk_priority'
+# The flavor extra spec that makes a server a desktop of a tier; only
+# admins can set it, unlike a scheduler hint, which any tenant may send.
+TIER_SPEC = 'vdesk:tier'
+# Flavor IDs are derived from flavor names, so every worker names the same
+# flavor alike and can finish one that another left half made.
+FLAVOR_NAMESPACE = uuid.UUID('6f0e5a3c-7d1b-5c2e-9a4f-8b3d2c1e0f7a')
 # spice-direct consoles need compute API 2.99.
 CONSOLE_MICROVERSION = '2.99'
 
@@ -69,46 +77,90 @@ class Compute(object):
     # -- flavors --------------------------------------------------------------
     @_translate
     def ensure_flavor(self, plan, extra_specs, profile):
-        """The flavor of ``plan`` with ``extra_specs``, found or created."""
-        name = '%s%s-%s' % (self._conf.desktops.flavor_prefix, plan.name,
-                            profile)
+        """The flavor of ``plan`` with ``extra_specs``, found or created.
+
+        The flavor is private, its project (the ``[nova]`` user's) has
+        access, and it carries ``extra_specs`` plus ``vdesk:tier`` = the
+        plan's priority. The tier is part of the name (``<prefix><plan>.
+        <tier>-<profile>``; a tier has no ".", a profile no "-", so no two
+        plans share a name), hence a plan whose tier changes gets a new
+        flavor and never reuses one carrying the old tier.
+        """
+        name = '%s%s.%s-%s' % (self._conf.desktops.flavor_prefix, plan.name,
+                               plan.priority, profile)
+        flavor_id = str(uuid.uuid5(FLAVOR_NAMESPACE, name))
         with self._lock:
             if name in self._flavors:
                 return self._flavors[name]
+        specs = dict(extra_specs or {}, **{TIER_SPEC: plan.priority})
         compute = self._conn.compute
-        flavor = compute.find_flavor(name, ignore_missing=True)
-        if flavor is None:
-            try:
-                flavor = compute.create_flavor(
-                    name=name, ram=plan.ram_mb, vcpus=plan.vcpus,
-                    disk=plan.disk_gb, is_public=False)
-                if extra_specs:
-                    try:
-                        compute.create_flavor_extra_specs(flavor,
-                                                          extra_specs)
-                    except Exception:
-                        # A flavor without its devices must not be found
-                        # and reused later.
-                        compute.delete_flavor(flavor, ignore_missing=True)
-                        raise
-                LOG.info('Created flavor %s for plan %s', name, plan.name)
-            except sdk_exc.ConflictException:
-                # Another worker created it meanwhile.
-                flavor = compute.find_flavor(name)
+        try:
+            # Found if the project has access (or the user is an admin).
+            flavor = compute.get_flavor(flavor_id, get_extra_specs=True)
+        except sdk_exc.NotFoundException:
+            self._create_flavor(flavor_id, name, plan, specs)
+        else:
+            current = flavor.extra_specs or {}
+            if any(current.get(k) != v for k, v in specs.items()):
+                # Left half made by a worker that stopped, or edited.
+                LOG.warning('Flavor %s lacks some of its extra specs; '
+                            'setting them', name)
+                compute.create_flavor_extra_specs(flavor_id, specs)
         with self._lock:
-            self._flavors[name] = flavor.id
-        return flavor.id
+            self._flavors[name] = flavor_id
+        return flavor_id
+
+    def _create_flavor(self, flavor_id, name, plan, specs):
+        compute = self._conn.compute
+        project_id = self._conn.current_project_id
+        try:
+            try:
+                compute.create_flavor(
+                    id=flavor_id, name=name, ram=plan.ram_mb,
+                    vcpus=plan.vcpus, disk=plan.disk_gb, is_public=False)
+            except sdk_exc.ConflictException:
+                # Another worker created it meanwhile, or stopped before
+                # finishing it: finishing it again is harmless.
+                LOG.info('Flavor %s exists already; completing it', name)
+            # Extra specs before access: a non-admin project sees the
+            # flavor only once it has access, by then it is complete.
+            compute.create_flavor_extra_specs(flavor_id, specs)
+            try:
+                compute.flavor_add_tenant_access(flavor_id, project_id)
+            except sdk_exc.ConflictException:
+                pass  # the project has access already
+        except (sdk_exc.NotFoundException, sdk_exc.ForbiddenException) as e:
+            # Nova hides a private flavor from non-admins until their
+            # project has access, so only an admin can finish one.
+            LOG.error(
+                'Cannot create the desktop flavor %(name)s (%(error)s): '
+                'creating one needs an admin. As an admin, run: openstack '
+                'flavor create --id %(id)s --private --project %(project)s '
+                '--ram %(ram)d --vcpus %(vcpus)d --disk %(disk)d %(props)s '
+                '%(name)s',
+                {'name': name, 'error': e, 'id': flavor_id,
+                 'project': project_id, 'ram': plan.ram_mb,
+                 'vcpus': plan.vcpus, 'disk': plan.disk_gb,
+                 'props': ' '.join('--property %s=%s' % kv
+                                   for kv in sorted(specs.items()))})
+            raise exceptions.Unavailable(
+                'The desktop flavor cannot be created; retry later') from None
+        LOG.info('Created flavor %s for plan %s (tier %s)', name, plan.name,
+                 plan.priority)
 
     # -- servers --------------------------------------------------------------
     @_translate
     def create_server(self, desktop, flavor_id, image_id, tier):
+        """Boot the desktop's server; returns its id.
+
+        ``tier`` is not sent: the flavor's ``vdesk:tier`` carries it.
+        """
         server = self._conn.compute.create_server(
             name='desktop-%s' % desktop['subscriber'],
             flavor_id=flavor_id, image_id=image_id,
             networks=self._conf.desktops.network,
             metadata={META_SUBSCRIBER: desktop['subscriber'],
-                      META_DESKTOP: desktop['id']},
-            scheduler_hints={HINT: tier})
+                      META_DESKTOP: desktop['id']})
         return server.id
 
     @_translate
