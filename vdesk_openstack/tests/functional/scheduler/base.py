@@ -22,6 +22,7 @@ that boots it.
 """
 
 import nova.policies
+from nova.tests.functional.api import client
 
 from vdesk_openstack.tests.functional import nova_harness
 
@@ -54,6 +55,14 @@ class PoolTestCase(nova_harness.NovaHarnessTestCase):
             {rule.name: rule.check_str for rule in nova.policies.list_rules()
              if rule.name.startswith('os_compute_api:os-flavor')},
             overwrite=False)
+
+    def _tenant_api(self):
+        """Nova's API as a member of another project (not an admin)."""
+        api = client.TestOpenStackClient(
+            'tenant', self.api_fixture.base_url, project_id='tenant-project',
+            roles=['member', 'reader'])
+        api.microversion = 'latest'
+        return api
 
     def _tier_flavor(self, memory_mb, vcpus, tier, disk=1):
         """A private flavor with ``vdesk:tier=<tier>`` (once per test).

@@ -73,7 +73,7 @@ class ForgedHintTest(base.PoolTestCase):
         """A tenant's server with ``vdesk_priority=<tier>`` (non-admin)."""
         body = self._build_server(image_uuid=self.image_id,
                                   flavor_id=flavor_id, networks='none')
-        server = self.api.post_server(
+        server = self._tenant_api().post_server(
             {'server': body, 'os:scheduler_hints': {base.HINT: tier}})
         return self._wait_for_status(server, expected_state)
 
@@ -166,3 +166,40 @@ class DesktopLifecycleTest(base.PoolTestCase):
         # Desktops still use the pool.
         server = self._boot_desktop(DESKTOP, 'silver')
         self.assertEqual('pool-a', self._host_of(server))
+
+
+class LaterTierTest(base.PoolTestCase):
+    """A tier set on a flavor reaches new servers, not existing ones."""
+
+    def _shelve_and_unshelve(self, server):
+        self.admin_api.post_server_action(server['id'], {'shelve': None})
+        self._wait_for_status(server, 'SHELVED_OFFLOADED')
+        self.admin_api.post_server_action(server['id'], {'unshelve': None})
+        return self._wait_for_status(server, 'ACTIVE')
+
+    def test_existing_servers_need_a_resize(self):
+        flavor = self._flavor(*DESKTOP)
+        old = self._create_server_with_hints(flavor, {base.HINT: 'gold'})
+        self.assertEqual('outside', self._host_of(old))
+
+        self._set_extra_specs(flavor, {base.TIER_SPEC: 'gold'})
+        new = self._create_server_with_hints(flavor, None)
+        self.assertEqual('pool-a', self._host_of(new))
+
+        # Nova keeps the flavor as it was when the server was created:
+        # unshelved, the old server is still no desktop and goes to the
+        # emptiest host, outside the pool.
+        old = self._shelve_and_unshelve(old)
+        self.assertEqual('outside', self._host_of(old))
+
+        # A resize to a tier flavor makes it one.
+        self.admin_api.post_server_action(
+            old['id'],
+            {'resize': {'flavorRef': self._tier_flavor(1024, 1, 'gold',
+                                                       disk=2)}})
+        old = self._wait_for_status(old, 'VERIFY_RESIZE')
+        self.admin_api.post_server_action(old['id'], {'confirmResize': None})
+        old = self._wait_for_status(old, 'ACTIVE')
+        self.assertIn(self._host_of(old), ('pool-a', 'pool-b'))
+        old = self._shelve_and_unshelve(old)
+        self.assertIn(self._host_of(old), ('pool-a', 'pool-b'))
