@@ -242,6 +242,19 @@ class Compute(object):
         self._conn.compute.start_server(server_id)
 
     @_translate
+    def unpause(self, server_id):
+        self._conn.compute.unpause_server(server_id)
+
+    @_translate
+    def resume(self, server_id):
+        self._conn.compute.resume_server(server_id)
+
+    @_translate
+    def restore(self, server_id):
+        """Undo a soft delete (``[DEFAULT] reclaim_instance_interval``)."""
+        self._conn.compute.restore_server(server_id)
+
+    @_translate
     def shelve(self, server_id):
         self._conn.compute.shelve_server(server_id)
 
