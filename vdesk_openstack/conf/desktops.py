@@ -26,8 +26,8 @@ desktops_group = cfg.OptGroup(
 desktops_opts = [
     cfg.StrOpt('flavor_prefix', default='vdesk-',
                help='Prefix of the flavors the service finds or creates '
-                    'for each (plan, virtual device profile), e.g. '
-                    '"vdesk-gold-a1b2c3d4".'),
+                    'for each (plan, tier, virtual device profile), e.g. '
+                    '"vdesk-gold.gold-a1b2c3d4".'),
     cfg.StrOpt('default_image',
                help='Glance image (ID) of a new desktop when the '
                     'subscriber\'s plan names none.'),

@@ -3,9 +3,9 @@
 A subscriber has one desktop -- one Nova instance -- for life:
 
 * first login: the plan is read from the HSS, a desktop record is stored
-  (CREATING), the server is created from the plan's flavor and image with
-  the ``vdesk_priority`` hint, and its UUID is stored the moment Nova
-  answers; the session is BUILDING;
+  (CREATING), the server is created from the plan's flavor (which
+  carries the plan's tier in ``vdesk:tier``) and image, and its UUID is
+  stored the moment Nova answers; the session is BUILDING;
 * later logins: the stored instance is unshelved (or started) -- same
   UUID; the session is RESTORING. An instance deleted or broken outside
   the service is rebuilt, and the session says so (``rebuilt``);

@@ -13,8 +13,8 @@ Capacity is exact: computes are ``fake.MediumFakeDriver`` (10 vCPUs,
 ratios are 1.0 unless a test class says otherwise.
 
 Helpers cover what the scheduler and desktop-service tests need: desktop
-pool aggregates, flavors, desktops (servers with the ``vdesk_priority``
-hint), background load pinned to a host, and an openstacksdk connection to
+pool aggregates, flavors, servers with scheduler hints,
+background load pinned to a host, and an openstacksdk connection to
 the in-process API.
 
 Nova 34's services run in native threads here: tox sets
@@ -156,16 +156,6 @@ class NovaHarnessTestCase(integrated_helpers.ProviderUsageBaseTestCase):
                 name='m%d-c%d-d%d' % key, memory_mb=memory_mb, vcpu=vcpus,
                 disk=disk, ephemeral=0)
         return cache[key]
-
-    def _create_desktop(self, flavor_id, tier, expected_state='ACTIVE',
-                        **hints):
-        """Create a desktop: a server with the ``vdesk_priority`` hint.
-
-        As the desktop service creates it; waits for ``expected_state``.
-        """
-        hints['vdesk_priority'] = tier
-        return self._create_server_with_hints(flavor_id, hints,
-                                              expected_state)
 
     def _create_server_with_hints(self, flavor_id, hints,
                                   expected_state='ACTIVE', host=None):
