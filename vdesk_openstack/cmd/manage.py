@@ -1,11 +1,20 @@
-"""``vdesk-manage``: database schema and HSS provisioning.
+"""``vdesk-manage``: database schemas, HSS provisioning, deployment config.
 
-    vdesk-manage --config-file vdesk.conf db sync
+    vdesk-manage --config-file vdesk.conf db sync [--schema all|hss|desktops]
     vdesk-manage --config-file vdesk.conf subscriber add --imsi IMSI \\
         --k HEX32 (--opc HEX32 | --op HEX32) [--sqn HEX12] [--amf HEX4] \\
         [--plan NAME]
     vdesk-manage --config-file vdesk.conf plan add NAME --vcpus N \\
         --ram-mb N --disk-gb N --priority TIER [--image REF]
+    vdesk-manage config render --target TARGET [--current FILE] \\
+        [--keystone-url URL --database-connection URL ...]
+
+``db sync`` creates or upgrades both schemas: the HSS's (``[hss]``) and
+the desktop service's (``[database]``); ``--schema hss`` is for nodes that
+run only Keystone's ``aka`` method. ``config render`` prints what a
+deployment sets in a service's configuration (see
+:mod:`vdesk_openstack.deploy`), reads no vdesk.conf and touches no
+database.
 
 Every user error (malformed IMSI or hex, wrong length, duplicate, unknown
 plan, unreachable database) is one line on stderr and exit code 2. Secrets
@@ -13,7 +22,9 @@ are never printed.
 """
 
 import argparse
+import dataclasses
 import json
+import os
 import sys
 
 from oslo_config import cfg
@@ -21,12 +32,20 @@ from oslo_db import exception as db_exc
 
 from vdesk_openstack.aka import milenage
 from vdesk_openstack import conf as vdesk_conf
+from vdesk_openstack import deploy
+from vdesk_openstack.desktops.db import api as desktops_db
 from vdesk_openstack import hss
 from vdesk_openstack.hss import api
 from vdesk_openstack.hss import exceptions
 from vdesk_openstack.hss import validation
 
 EXIT_USAGE = 2
+SCHEMAS = ('all', 'hss', 'desktops')
+YAML_TARGETS = ('event-pipeline', 'event-definitions')
+# Secrets may come from the environment rather than the command line,
+# where other users of the host could read them.
+SECRET_ENV = {'service_password': 'VDESK_SERVICE_PASSWORD',
+              'radius_secret': 'VDESK_RADIUS_SECRET'}
 
 
 class CliError(Exception):
@@ -58,9 +77,16 @@ def build_parser():
 
     db = commands.add_parser('db', help='database schema')
     db_cmds = db.add_subparsers(dest='action', required=True)
-    db_cmds.add_parser('sync', help='create or upgrade the schema; create '
-                       'the K/OPc key file if it is missing')
-    db_cmds.add_parser('version', help='print the schema revision')
+    sync = db_cmds.add_parser(
+        'sync', help='create or upgrade the schemas of the HSS and of the '
+        'desktop service; create the K/OPc key file if it is missing')
+    version = db_cmds.add_parser('version',
+                                 help='print the schema revisions')
+    for cmd in (sync, version):
+        cmd.add_argument('--schema', choices=SCHEMAS, default='all',
+                         help='the HSS\'s ([hss] connection), the desktop '
+                              'service\'s ([database] connection) or both '
+                              '(default)')
 
     sub = commands.add_parser('subscriber', help='subscribers of the HSS')
     sub_cmds = sub.add_subparsers(dest='action', required=True)
@@ -101,6 +127,27 @@ def build_parser():
     padd.add_argument('--image', metavar='REF',
                       help='Glance image name or ID of the desktop')
     plan_cmds.add_parser('list', help='list plans')
+
+    config = commands.add_parser(
+        'config', help='what a deployment sets in each service\'s '
+        'configuration')
+    config_cmds = config.add_subparsers(dest='action', required=True)
+    render = config_cmds.add_parser(
+        'render', help='print "section option value" lines (ini targets) '
+        'or a YAML document (Ceilometer\'s event pipeline and definitions)')
+    render.add_argument('--target', required=True,
+                        choices=deploy.TARGETS + YAML_TARGETS)
+    render.add_argument('--current', metavar='FILE',
+                        help='the target file as it is now: its lists '
+                             '(auth methods, filters, pipeline sinks...) '
+                             'are extended, not replaced')
+    for field in dataclasses.fields(deploy.Deployment):
+        env = SECRET_ENV.get(field.name)
+        render.add_argument(
+            '--' + field.name.replace('_', '-'), dest=field.name,
+            type=int if field.type is int else str,
+            default=os.environ.get(env) if env else field.default,
+            help='default: %s' % ('$' + env if env else field.default))
     return parser
 
 
@@ -126,20 +173,73 @@ def _plan_add(driver, args):
     return driver.add_plan(plan).to_dict()
 
 
+def _config_render(args):
+    values = {field.name: getattr(args, field.name)
+              for field in dataclasses.fields(deploy.Deployment)}
+    deployment = deploy.Deployment(**values)
+    try:
+        if args.target == 'event-pipeline':
+            print(deploy.dump_yaml(deploy.event_pipeline(
+                deployment, deploy.read_yaml(args.current))), end='')
+        elif args.target == 'event-definitions':
+            print(deploy.dump_yaml(deploy.event_definitions(
+                deploy.read_yaml(args.current))), end='')
+        else:
+            settings = deploy.settings_for(args.target, deployment,
+                                           deploy.read_ini(args.current))
+            for line in deploy.render_lines(settings):
+                print(line)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+
+
+def _check_separate_databases(conf, schema):
+    # Both schemas keep their alembic revision in the same table name, so
+    # one database would mix up their revisions.
+    if (schema == 'all' and conf.hss.connection and
+            conf.hss.connection == conf.database.connection):
+        raise CliError('[hss] connection and [database] connection name the '
+                       'same database; give the desktop service a database '
+                       'of its own')
+
+
+def _db(conf, driver, args):
+    _check_separate_databases(conf, args.schema)
+    result = {}
+    if args.action == 'sync':
+        if args.schema in ('all', 'hss'):
+            created = driver.db_sync()
+            result.update(schema='up to date', key_file=conf.hss.key_file,
+                          key_created=created)
+        if args.schema in ('all', 'desktops'):
+            store = desktops_db.DesktopStore(conf)
+            store.db_sync()
+            store.engine.dispose()
+            result['desktops_schema'] = 'up to date'
+        return result
+    from vdesk_openstack.common import migration
+    if args.schema in ('all', 'hss'):
+        result['revision'] = migration.current_revision(driver.engine)
+    if args.schema in ('all', 'desktops'):
+        store = desktops_db.DesktopStore(conf)
+        result['desktops_revision'] = migration.current_revision(
+            store.engine)
+        store.engine.dispose()
+    return result
+
+
 def run(args):
+    if args.category == 'config':
+        return _config_render(args)
     conf = vdesk_conf.make_vdesk_conf(args.config_file)
     # A command-line tool should say at once that the database is down,
     # not retry for minutes like a service; a value set in the file wins.
     conf.set_default('max_retries', 0, group='hss')
+    conf.set_default('max_retries', 0, group='database')
     driver = hss.get_driver(conf)
     action = (args.category, args.action)
-    if action == ('db', 'sync'):
-        created = driver.db_sync()
-        result = {'schema': 'up to date', 'key_file': conf.hss.key_file,
-                  'key_created': created}
-    elif action == ('db', 'version'):
-        from vdesk_openstack.hss.sql import migration
-        result = {'revision': migration.current_revision(driver.engine)}
+    if args.category == 'db':
+        result = _db(conf, driver, args)
     elif action == ('subscriber', 'add'):
         result = _subscriber_add(driver, args)
     elif action == ('subscriber', 'show'):

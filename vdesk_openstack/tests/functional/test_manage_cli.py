@@ -2,6 +2,7 @@
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -21,7 +22,10 @@ class ManageCliTest(testtools.TestCase):
         self.tmp = self.useFixture(fixtures.TempDir()).path
         self.conf = os.path.join(self.tmp, 'vdesk.conf')
         with open(self.conf, 'w') as f:
+            # [hss] last: tests append options of it.
             f.write(textwrap.dedent('''\
+                [database]
+                connection = sqlite:///{t}/desktops.sqlite
                 [hss]
                 connection = sqlite:///{t}/hss.sqlite
                 key_file = {t}/keys/hss.key
@@ -111,6 +115,72 @@ class ManageCliTest(testtools.TestCase):
             '--disk-gb', '1', '--priority', 'gold'))
         self.assertIn('subscriber 001010000000009 not found', self.error_of(
             'subscriber', 'show', '001010000000009'))
+
+    def tables(self, name):
+        with sqlite3.connect(os.path.join(self.tmp, name)) as db:
+            return {row[0] for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def test_db_sync_creates_both_schemas(self):
+        out = json.loads(self.manage('db', 'sync').stdout)
+        self.assertEqual({'schema': 'up to date', 'key_created': True,
+                          'key_file': os.path.join(self.tmp, 'keys',
+                                                   'hss.key'),
+                          'desktops_schema': 'up to date'}, out)
+        self.assertIn('subscribers', self.tables('hss.sqlite'))
+        self.assertNotIn('desktops', self.tables('hss.sqlite'))
+        self.assertTrue({'desktops', 'sessions', 'charging_outbox'} <=
+                        self.tables('desktops.sqlite'),
+                        self.tables('desktops.sqlite'))
+        self.assertNotIn('subscribers', self.tables('desktops.sqlite'))
+        version = json.loads(self.manage('db', 'version').stdout)
+        self.assertEqual({'revision': '0002', 'desktops_revision': '0002'},
+                         version)
+        # Again: nothing to do, same answer.
+        self.assertEqual('up to date', json.loads(self.manage(
+            'db', 'sync').stdout)['desktops_schema'])
+
+    def test_db_sync_of_one_schema(self):
+        out = json.loads(self.manage('db', 'sync', '--schema',
+                                     'hss').stdout)
+        self.assertNotIn('desktops_schema', out)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp,
+                                                     'desktops.sqlite')))
+        out = json.loads(self.manage('db', 'sync', '--schema',
+                                     'desktops').stdout)
+        self.assertEqual({'desktops_schema': 'up to date'}, out)
+        self.assertEqual({'desktops_revision': '0002'}, json.loads(
+            self.manage('db', 'version', '--schema', 'desktops').stdout))
+
+    def test_one_database_for_both_schemas_is_refused(self):
+        with open(self.conf, 'w') as f:
+            f.write('[hss]\nconnection = sqlite:///%s/one.sqlite\n'
+                    'key_file = %s/k\n[database]\n'
+                    'connection = sqlite:///%s/one.sqlite\n'
+                    % (self.tmp, self.tmp, self.tmp))
+        self.assertIn('same database', self.error_of('db', 'sync'))
+        self.assertFalse(os.path.exists(os.path.join(self.tmp,
+                                                     'one.sqlite')))
+
+    def test_config_render(self):
+        lines = self.manage(
+            'config', 'render', '--target', 'vdesk', '--hss-connection',
+            'mysql+pymysql://u:p@db/vdesk_hss', '--database-connection',
+            'mysql+pymysql://u:p@db/vdesk', '--keystone-url',
+            'http://ks/identity').stdout.splitlines()
+        self.assertIn('database connection mysql+pymysql://u:p@db/vdesk',
+                      lines)
+        self.assertIn('nova auth_url http://ks/identity/v3', lines)
+        self.assertIn('oslo_messaging_notifications driver messagingv2',
+                      lines)
+        keystone_conf = os.path.join(self.tmp, 'keystone.conf')
+        with open(keystone_conf, 'w') as f:
+            f.write('[auth]\nmethods = password,token\n')
+        lines = self.manage('config', 'render', '--target', 'keystone',
+                            '--current', keystone_conf).stdout.splitlines()
+        self.assertIn('auth methods password,token,aka', lines)
+        self.assertIn('RADIUS accounting server', self.error_of(
+            'config', 'render', '--target', 'event-pipeline'))
 
     def test_bad_input(self):
         self.manage('db', 'sync')

@@ -1,0 +1,344 @@
+"""What a deployment writes into each service's configuration.
+
+A vdesk-openstack deployment touches five files: vdesk.conf (the HSS and
+the desktop service), keystone.conf (the ``aka`` method), nova.conf (the
+scheduler filter and weigher), and Ceilometer's ceilometer.conf and event
+pipeline (the RADIUS charging publisher). Which options go where, and how
+they combine with what a file already says, is decided here, once, from a
+few facts about the deployment (:class:`Deployment`): the DevStack plugin
+calls it through ``vdesk-manage config render`` and sets each line it
+prints; the sandbox and other installers can call the functions directly.
+
+Each ``*_settings`` function returns :class:`Setting` triples. A
+multi-valued option (Nova's ``available_filters``) is several settings
+with the same section and option, in order. ``current`` is what the
+target file holds already (section -> option -> list of values, as
+:func:`read_ini` returns it): lists such as Keystone's auth methods or
+Nova's enabled filters are extended, never replaced, so the plugin can run
+again on a configured node and leave it as it was.
+"""
+
+import collections
+import dataclasses
+import os
+
+from oslo_config import cfg
+import yaml
+
+from vdesk_openstack.conf import aka as aka_conf
+from vdesk_openstack.conf import desktops as desktops_conf
+from vdesk_openstack.conf import hss as hss_conf
+from vdesk_openstack.conf import metering as metering_conf
+from vdesk_openstack.conf import scheduler as scheduler_conf
+
+Setting = collections.namedtuple('Setting', 'section option value')
+
+AKA_METHOD = 'aka'
+FILTER_CLASS = 'vdesk_openstack.scheduler.filters.SubscriptionFilter'
+FILTER_NAME = 'SubscriptionFilter'
+WEIGHER_CLASS = 'vdesk_openstack.scheduler.weighers.SubscriptionWeigher'
+# Nova's and Keystone's defaults, written out when a file does not set the
+# option yet (setting it to ours alone would drop theirs).
+NOVA_ALL_FILTERS = 'nova.scheduler.filters.all_filters'
+NOVA_DEFAULT_FILTERS = ('ComputeFilter', 'ComputeCapabilitiesFilter',
+                        'ImagePropertiesFilter',
+                        'ServerGroupAntiAffinityFilter',
+                        'ServerGroupAffinityFilter')
+NOVA_ALL_WEIGHERS = 'nova.scheduler.weights.all_weighers'
+KEYSTONE_DEFAULT_METHODS = ('external', 'password', 'token', 'oauth1',
+                            'mapped', 'application_credential')
+# The engine needs Nova's versioned notifications and an instance.update
+# on every VM state change (see doc/source/admin/desktop-operations.rst).
+NOVA_VERSIONED_FORMATS = ('versioned', 'both')
+
+CHARGING_EVENTS = 'vdesk.session.*'
+CHARGING_SOURCE = 'vdesk_session_source'
+CHARGING_SINK = 'vdesk_charging_sink'
+DEFINITIONS_FILE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    'etc', 'ceilometer', 'event_definitions.yaml')
+
+TARGETS = ('vdesk', 'keystone', 'nova', 'ceilometer')
+
+
+@dataclasses.dataclass(frozen=True)
+class Deployment(object):
+    """The facts every configuration file of a deployment derives from.
+
+    ``keystone_url`` is Keystone's public identity URL (with or without
+    ``/v3``); the ``service_*`` user is the desktop service's: it drives
+    Nova for the desktops (the ``[nova]`` section) and needs ``admin`` on
+    ``service_project`` to create the desktops' private flavors.
+    """
+
+    keystone_url: str = 'http://127.0.0.1/identity'
+    region_name: str = 'RegionOne'
+    vdesk_config_file: str = '/etc/vdesk/vdesk.conf'
+    hss_connection: str = None
+    hss_key_file: str = '/etc/vdesk/hss.key'
+    database_connection: str = None
+    transport_url: str = None
+    coordination_url: str = None
+    service_user: str = 'vdesk'
+    service_password: str = None
+    service_project: str = 'service'
+    service_domain: str = 'Default'
+    subscriber_domain: str = 'vdesk'
+    subscriber_project: str = 'subscribers'
+    subscriber_role: str = 'member'
+    challenge_ttl: int = None
+    challenges_per_imsi: int = None
+    challenges_per_address: int = None
+    radius_server: str = None
+    radius_secret: str = None
+    radius_nas_identifier: str = None
+    radius_spool_dir: str = None
+
+    @property
+    def auth_url(self):
+        url = self.keystone_url.rstrip('/')
+        return url if url.endswith('/v3') else url + '/v3'
+
+
+def _settings(section, values):
+    """Settings of ``section`` for the items of ``values`` that are set."""
+    return [Setting(section, option, str(value))
+            for option, value in values if value is not None]
+
+
+def _value(current, section, option):
+    values = current.get(section, {}).get(option)
+    return values[-1] if values else None
+
+
+def _append(items, item):
+    return items if item in items else items + [item]
+
+
+def _split(text):
+    return [item.strip() for item in (text or '').split(',')
+            if item.strip()]
+
+
+def vdesk_settings(deployment, current=None):
+    """vdesk.conf of the HSS, the desktop API and the engine."""
+    d = deployment
+    settings = _settings(hss_conf.hss_group.name, [
+        ('driver', 'sql'),
+        ('connection', d.hss_connection),
+        ('key_file', d.hss_key_file)])
+    settings += _settings('database', [
+        ('connection', d.database_connection)])
+    settings += _settings(desktops_conf.NOVA_GROUP, [
+        ('auth_type', 'password'),
+        ('auth_url', d.auth_url),
+        ('username', d.service_user),
+        ('password', d.service_password),
+        ('user_domain_name', d.service_domain),
+        ('project_name', d.service_project),
+        ('project_domain_name', d.service_domain),
+        ('region_name', d.region_name)])
+    settings += _settings(desktops_conf.coordination_group.name, [
+        ('backend_url', d.coordination_url)])
+    # The engine refuses to start unless charging events reach the bus.
+    settings += _settings('oslo_messaging_notifications', [
+        ('driver', 'messagingv2'),
+        ('transport_url', d.transport_url)])
+    settings += _settings(desktops_conf.subscribers_group.name, [
+        ('subscriber_domain', d.subscriber_domain),
+        ('subscriber_project', d.subscriber_project)])
+    return settings
+
+
+def keystone_default_methods():
+    """Keystone's default ``[auth] methods`` (they change by release)."""
+    try:
+        from keystone.conf import constants
+        return list(constants._DEFAULT_AUTH_METHODS)
+    except (ImportError, AttributeError):
+        return list(KEYSTONE_DEFAULT_METHODS)
+
+
+def keystone_settings(deployment, current=None):
+    """keystone.conf: the ``aka`` method and its ``[vdesk_aka]`` section.
+
+    ``aka`` is appended at the end of ``[auth] methods``, so the Fernet
+    method bitmask of the methods already listed stays the same.
+    """
+    current = current or {}
+    d = deployment
+    methods = (_split(_value(current, 'auth', 'methods')) or
+               keystone_default_methods())
+    primary = _split(_value(current, 'auth',
+                            'additional_primary_auth_methods'))
+    settings = _settings('auth', [
+        ('methods', ','.join(_append(methods, AKA_METHOD))),
+        ('additional_primary_auth_methods',
+         ','.join(_append(primary, AKA_METHOD)))])
+    settings += _settings(aka_conf.aka_group.name, [
+        ('vdesk_config_file', d.vdesk_config_file),
+        ('subscriber_domain', d.subscriber_domain),
+        ('subscriber_project', d.subscriber_project),
+        ('subscriber_role', d.subscriber_role),
+        ('challenge_ttl', d.challenge_ttl),
+        ('challenges_per_imsi', d.challenges_per_imsi),
+        ('challenges_per_address', d.challenges_per_address)])
+    return settings
+
+
+def nova_settings(deployment, current=None):
+    """nova.conf: the filter, the weigher, versioned notifications.
+
+    ``[vdesk_scheduler]`` keeps the package defaults unless the file sets
+    it already; an operator tunes tiers there.
+    """
+    current = current or {}
+    section = 'filter_scheduler'
+    available = current.get(section, {}).get('available_filters') or [
+        NOVA_ALL_FILTERS]
+    enabled = (_split(_value(current, section, 'enabled_filters')) or
+               list(NOVA_DEFAULT_FILTERS))
+    weighers = (_split(_value(current, section, 'weight_classes')) or
+                [NOVA_ALL_WEIGHERS])
+    settings = [Setting(section, 'available_filters', value)
+                for value in _append(list(available), FILTER_CLASS)]
+    settings += _settings(section, [
+        ('enabled_filters', ','.join(_append(enabled, FILTER_NAME))),
+        ('weight_classes', ','.join(_append(weighers, WEIGHER_CLASS)))])
+
+    tiers_section = scheduler_conf.scheduler_group.name
+    defaults = {opt.dest: opt.default for opt in scheduler_conf.scheduler_opts}
+    settings += _settings(tiers_section, [
+        ('tiers', _value(current, tiers_section, 'tiers') or
+         defaults['tiers']),
+        ('spread_tiers', _value(current, tiers_section, 'spread_tiers') or
+         ','.join(defaults['spread_tiers']))])
+
+    notification_format = _value(current, 'notifications',
+                                 'notification_format')
+    if notification_format not in NOVA_VERSIONED_FORMATS:
+        # 'unversioned' (or unset): add the versioned ones, keep the rest.
+        notification_format = 'both'
+    state_change = _value(current, 'notifications', 'notify_on_state_change')
+    if state_change not in ('vm_state', 'vm_and_task_state'):
+        state_change = 'vm_state'
+    settings += _settings('notifications', [
+        ('notification_format', notification_format),
+        ('notify_on_state_change', state_change)])
+    return settings
+
+
+def radius_url(deployment):
+    """The ``radius://`` publisher URL (the secret stays out of it)."""
+    if not deployment.radius_server:
+        raise ValueError('a RADIUS accounting server (HOST:PORT) is needed')
+    query = []
+    if deployment.radius_nas_identifier:
+        query.append('nas_identifier=%s' % deployment.radius_nas_identifier)
+    return 'radius://%s%s' % (deployment.radius_server,
+                              '?' + '&'.join(query) if query else '')
+
+
+def ceilometer_settings(deployment, current=None):
+    """ceilometer.conf of the notification agents running the publisher.
+
+    The secret goes here, not in the pipeline: Ceilometer logs publisher
+    URLs. Event errors must requeue the notification so a record that
+    could not be spooled is not lost.
+    """
+    d = deployment
+    settings = _settings(metering_conf.radius_group.name, [
+        ('secret', d.radius_secret),
+        ('spool_dir', d.radius_spool_dir),
+        ('nas_identifier', d.radius_nas_identifier)])
+    settings += _settings('notification', [('ack_on_event_error', False)])
+    return settings
+
+
+def event_pipeline(deployment, current=None):
+    """Ceilometer's event pipeline with the charging source and sink.
+
+    The vdesk session events go to a sink of their own holding only the
+    RADIUS publisher (a sink with one publisher lets a spool failure reach
+    the agent). Other sources and sinks of ``current`` stay as they are;
+    ours replace an older copy of themselves.
+    """
+    pipeline = dict(current or {})
+    sources = [s for s in pipeline.get('sources') or []
+               if s.get('name') != CHARGING_SOURCE]
+    sinks = [s for s in pipeline.get('sinks') or []
+             if s.get('name') != CHARGING_SINK]
+    sources.append({'name': CHARGING_SOURCE, 'events': [CHARGING_EVENTS],
+                    'sinks': [CHARGING_SINK]})
+    sinks.append({'name': CHARGING_SINK,
+                  'publishers': [radius_url(deployment)]})
+    pipeline['sources'] = sources
+    pipeline['sinks'] = sinks
+    return pipeline
+
+
+def event_definitions(current=None, path=DEFINITIONS_FILE):
+    """Ceilometer's event definitions with the vdesk session events.
+
+    Ours come last (the last definition matching an event type wins);
+    entries of ours already in ``current`` are replaced, not repeated.
+    """
+    with open(path) as f:
+        ours = yaml.safe_load(f)
+    types = {_event_types(d) for d in ours}
+    kept = [d for d in current or [] if _event_types(d) not in types]
+    return kept + ours
+
+
+def _event_types(definition):
+    """An event definition's ``event_type`` (a pattern or a list) as a key."""
+    types = definition.get('event_type')
+    return tuple(types) if isinstance(types, list) else (types,)
+
+
+SETTINGS = {'vdesk': vdesk_settings, 'keystone': keystone_settings,
+            'nova': nova_settings, 'ceilometer': ceilometer_settings}
+
+
+def settings_for(target, deployment, current=None):
+    """The settings of ``target`` (one of :data:`TARGETS`)."""
+    return SETTINGS[target](deployment, current)
+
+
+def read_ini(path):
+    """section -> option -> [values] of an ini file ({} if absent)."""
+    if not path or not os.path.exists(path):
+        return {}
+    sections = {}
+    cfg.ConfigParser(path, sections).parse()
+    return {section: {option: list(values)
+                      for option, values in options.items()}
+            for section, options in sections.items()}
+
+
+def read_yaml(path):
+    if not path or not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return yaml.safe_load(f)
+
+
+def render_lines(settings):
+    """``section option value`` lines, one per setting."""
+    for setting in settings:
+        if '\n' in setting.value:
+            raise ValueError('%s.%s: a value cannot span lines'
+                             % (setting.section, setting.option))
+        yield '%s %s %s' % setting
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """A YAML dumper writing shared nodes in full (no ``&id001`` anchors)."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+def dump_yaml(document):
+    return yaml.dump(document, Dumper=_PlainDumper, default_flow_style=False,
+                     sort_keys=False)

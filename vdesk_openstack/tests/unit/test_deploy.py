@@ -1,0 +1,217 @@
+"""Unit tests of the deployment settings (vdesk_openstack.deploy)."""
+
+import os
+
+import fixtures
+from oslo_config import cfg
+import testtools
+import yaml
+
+from vdesk_openstack import conf as vdesk_conf
+from vdesk_openstack.conf import aka as aka_conf
+from vdesk_openstack.conf import scheduler as scheduler_conf
+from vdesk_openstack import deploy
+
+DEPLOYMENT = deploy.Deployment(
+    keystone_url='http://10.0.0.5/identity',
+    hss_connection='mysql+pymysql://root:pw@10.0.0.5/vdesk_hss',
+    hss_key_file='/etc/vdesk/hss.key',
+    database_connection='mysql+pymysql://root:pw@10.0.0.5/vdesk',
+    transport_url='rabbit://stackrabbit:pw@10.0.0.5:5672/',
+    coordination_url='redis://10.0.0.5:6379',
+    service_password='service-pw',
+    subscriber_domain='subs', subscriber_project='desk',
+    challenge_ttl=30,
+    radius_server='10.0.0.9:1813', radius_secret='radius-pw',
+    radius_nas_identifier='nas1', radius_spool_dir='/var/spool/r')
+
+
+def as_dict(settings):
+    values = {}
+    for s in settings:
+        values.setdefault((s.section, s.option), []).append(s.value)
+    return values
+
+
+class DeployTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
+    def load(self, settings, name, register):
+        """Write ``settings`` as an ini file and parse it with oslo.config."""
+        lines = {}
+        for s in settings:
+            lines.setdefault(s.section, []).append(
+                '%s = %s' % (s.option, s.value))
+        path = self.write(name, ''.join(
+            '[%s]\n%s\n' % (section, '\n'.join(opts))
+            for section, opts in lines.items()))
+        conf = cfg.ConfigOpts()
+        register(conf)
+        conf([], default_config_files=[path])
+        return conf
+
+    def test_vdesk_conf_is_valid_and_complete(self):
+        settings = deploy.vdesk_settings(DEPLOYMENT)
+        self.load(settings, 'vdesk.conf', lambda c: None)
+        conf = vdesk_conf.make_vdesk_conf([os.path.join(self.tmp,
+                                                        'vdesk.conf')])
+        self.assertEqual(DEPLOYMENT.hss_connection, conf.hss.connection)
+        self.assertEqual(DEPLOYMENT.database_connection,
+                         conf.database.connection)
+        self.assertEqual('redis://10.0.0.5:6379',
+                         conf.coordination.backend_url)
+        self.assertEqual('subs', conf.vdesk_aka.subscriber_domain)
+        self.assertEqual('desk', conf.vdesk_aka.subscriber_project)
+        values = as_dict(settings)
+        self.assertEqual(['http://10.0.0.5/identity/v3'],
+                         values[('nova', 'auth_url')])
+        self.assertEqual(['service-pw'], values[('nova', 'password')])
+        self.assertEqual(['service'], values[('nova', 'project_name')])
+        self.assertEqual(['messagingv2'],
+                         values[('oslo_messaging_notifications', 'driver')])
+        self.assertEqual([DEPLOYMENT.transport_url],
+                         values[('oslo_messaging_notifications',
+                                 'transport_url')])
+
+    def test_unset_inputs_are_left_out(self):
+        values = as_dict(deploy.vdesk_settings(deploy.Deployment()))
+        self.assertNotIn(('database', 'connection'), values)
+        self.assertNotIn(('nova', 'password'), values)
+        self.assertNotIn(('coordination', 'backend_url'), values)
+        self.assertEqual(['http://127.0.0.1/identity/v3'],
+                         values[('nova', 'auth_url')])
+
+    def test_keystone_appends_aka_to_the_methods_set(self):
+        current = deploy.read_ini(self.write(
+            'keystone.conf', '[auth]\nmethods = password,token,mapped\n'
+            'additional_primary_auth_methods = totp\n'))
+        settings = deploy.keystone_settings(DEPLOYMENT, current)
+        values = as_dict(settings)
+        self.assertEqual(['password,token,mapped,aka'],
+                         values[('auth', 'methods')])
+        self.assertEqual(['totp,aka'],
+                         values[('auth', 'additional_primary_auth_methods')])
+        conf = self.load(settings, 'k.conf', aka_conf.register_opts)
+        self.assertEqual('subs', conf.vdesk_aka.subscriber_domain)
+        self.assertEqual('desk', conf.vdesk_aka.subscriber_project)
+        self.assertEqual(30, conf.vdesk_aka.challenge_ttl)
+        self.assertEqual(10, conf.vdesk_aka.challenges_per_imsi)  # default
+        self.assertNotIn(('vdesk_aka', 'challenges_per_imsi'), values)
+
+    def test_keystone_is_idempotent(self):
+        current = deploy.read_ini(self.write(
+            'keystone.conf', '[auth]\nmethods = password,aka\n'
+            'additional_primary_auth_methods = aka\n'))
+        values = as_dict(deploy.keystone_settings(DEPLOYMENT, current))
+        self.assertEqual(['password,aka'], values[('auth', 'methods')])
+        self.assertEqual(['aka'],
+                         values[('auth', 'additional_primary_auth_methods')])
+
+    def test_keystone_default_methods_are_written_out(self):
+        values = as_dict(deploy.keystone_settings(DEPLOYMENT, {}))
+        methods = values[('auth', 'methods')][0].split(',')
+        self.assertEqual('aka', methods[-1])
+        self.assertIn('password', methods)
+        self.assertIn('application_credential', methods)
+
+    def test_nova_filters_weigher_and_notifications(self):
+        current = deploy.read_ini(self.write('nova.conf', (
+            '[filter_scheduler]\n'
+            'available_filters = nova.scheduler.filters.all_filters\n'
+            'available_filters = other.Filter\n'
+            'enabled_filters = ComputeFilter,AggregateInstanceExtraSpecs'
+            'Filter\n'
+            '[notifications]\nnotification_format = unversioned\n'
+            'notify_on_state_change = vm_and_task_state\n')))
+        settings = deploy.nova_settings(DEPLOYMENT, current)
+        values = as_dict(settings)
+        self.assertEqual(['nova.scheduler.filters.all_filters',
+                          'other.Filter', deploy.FILTER_CLASS],
+                         values[('filter_scheduler', 'available_filters')])
+        self.assertEqual(
+            ['ComputeFilter,AggregateInstanceExtraSpecsFilter,'
+             'SubscriptionFilter'],
+            values[('filter_scheduler', 'enabled_filters')])
+        self.assertEqual(['nova.scheduler.weights.all_weighers,'
+                          + deploy.WEIGHER_CLASS],
+                         values[('filter_scheduler', 'weight_classes')])
+        self.assertEqual(['both'], values[('notifications',
+                                           'notification_format')])
+        self.assertEqual(['vm_and_task_state'],
+                         values[('notifications', 'notify_on_state_change')])
+        conf = self.load(settings, 'n.conf', scheduler_conf.register_opts)
+        self.assertEqual(['gold', 'silver'],
+                         conf.vdesk_scheduler.spread_tiers)
+
+    def test_nova_defaults_and_kept_tiers(self):
+        current = deploy.read_ini(self.write(
+            'nova.conf', '[vdesk_scheduler]\ntiers = gold:0.5\n'
+            '[notifications]\nnotification_format = versioned\n'))
+        values = as_dict(deploy.nova_settings(DEPLOYMENT, current))
+        self.assertEqual(['nova.scheduler.filters.all_filters',
+                          deploy.FILTER_CLASS],
+                         values[('filter_scheduler', 'available_filters')])
+        self.assertEqual([','.join(deploy.NOVA_DEFAULT_FILTERS +
+                                   ('SubscriptionFilter',))],
+                         values[('filter_scheduler', 'enabled_filters')])
+        self.assertEqual(['gold:0.5'], values[('vdesk_scheduler', 'tiers')])
+        self.assertEqual(['versioned'], values[('notifications',
+                                                'notification_format')])
+        self.assertEqual(['vm_state'], values[('notifications',
+                                               'notify_on_state_change')])
+        again = deploy.read_ini(self.write('nova2.conf', ''.join(
+            '[%s]\n%s = %s\n' % s for s in deploy.nova_settings(
+                DEPLOYMENT, current))))
+        self.assertEqual(values, as_dict(deploy.nova_settings(DEPLOYMENT,
+                                                              again)))
+
+    def test_ceilometer(self):
+        values = as_dict(deploy.ceilometer_settings(DEPLOYMENT))
+        self.assertEqual(['radius-pw'], values[('vdesk_radius', 'secret')])
+        self.assertEqual(['/var/spool/r'],
+                         values[('vdesk_radius', 'spool_dir')])
+        self.assertEqual(['False'],
+                         values[('notification', 'ack_on_event_error')])
+
+    def test_event_pipeline_keeps_other_sinks_and_hides_the_secret(self):
+        current = {'sources': [{'name': 'event_source', 'events': ['*'],
+                                'sinks': ['event_sink']}],
+                   'sinks': [{'name': 'event_sink',
+                              'publishers': ['gnocchi://']}]}
+        pipeline = deploy.event_pipeline(DEPLOYMENT, current)
+        again = deploy.event_pipeline(DEPLOYMENT, pipeline)
+        self.assertEqual(pipeline, again)
+        self.assertEqual(['event_source', 'vdesk_session_source'],
+                         [s['name'] for s in pipeline['sources']])
+        sink = pipeline['sinks'][-1]
+        self.assertEqual(['radius://10.0.0.9:1813?nas_identifier=nas1'],
+                         sink['publishers'])
+        self.assertEqual(['vdesk.session.*'],
+                         pipeline['sources'][-1]['events'])
+        self.assertNotIn('radius-pw', deploy.dump_yaml(pipeline))
+        self.assertRaises(ValueError, deploy.event_pipeline,
+                          deploy.Deployment(), None)
+
+    def test_event_definitions_appended_once(self):
+        current = [{'event_type': 'compute.instance.*', 'traits': {}}]
+        merged = deploy.event_definitions(current)
+        self.assertEqual('compute.instance.*', merged[0]['event_type'])
+        types = [d['event_type'] for d in merged]
+        self.assertIn('vdesk.session.*', types)
+        reloaded = yaml.safe_load(deploy.dump_yaml(merged))
+        self.assertEqual(merged, deploy.event_definitions(reloaded))
+
+    def test_render_lines(self):
+        self.assertEqual(['a b c d'], list(deploy.render_lines(
+            [deploy.Setting('a', 'b', 'c d')])))
+        self.assertRaises(ValueError, list, deploy.render_lines(
+            [deploy.Setting('a', 'b', 'c\nd')]))
