@@ -55,3 +55,37 @@ fi
 # The tests run their own FreeRADIUS copies on free ports; the packaged
 # daemon is not needed (and may not even be startable in a container).
 $SUDO service freeradius stop >/dev/null 2>&1 || true
+
+# --- A real hypervisor and SPICE client (desktop guest tests) --------------
+# libvirt/QEMU (TCG), the Debian packages the desktop image is built from,
+# and remote-viewer under Xvfb. The tests start their own virtlogd and
+# libvirtd: the packaged services are neither needed nor started here.
+HYPERVISOR_PKGS="qemu-system-x86 qemu-utils libvirt-daemon-system
+libvirt-clients python3-libvirt busybox-static cpio linux-image-cloud-amd64
+virt-viewer xvfb imagemagick"
+hypervisor_missing=""
+for pkg in $HYPERVISOR_PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null \
+            | grep -q "install ok installed"; then
+        hypervisor_missing="$hypervisor_missing $pkg"
+    fi
+done
+if [ -n "$hypervisor_missing" ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    # Keep the packages' maintainer scripts from starting libvirtd (and
+    # its default NAT network) or virtlogd; an existing policy is kept.
+    temp_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+        $SUDO chmod 755 /usr/sbin/policy-rc.d
+        temp_policy=1
+        trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq $hypervisor_missing >/dev/null
+    if [ -n "$temp_policy" ]; then
+        $SUDO rm -f /usr/sbin/policy-rc.d
+        trap - EXIT
+    fi
+fi
