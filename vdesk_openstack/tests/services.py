@@ -35,6 +35,26 @@ BINARIES = {
     'radclient': ('radclient',
                   'apt-get install -y freeradius-utils '
                   '(tools/test-setup.sh does it)'),
+    # A real hypervisor, the desktop image's packages and a SPICE client.
+    'libvirtd': ('libvirtd', 'apt-get install -y libvirt-daemon-system '
+                 '(tools/test-setup.sh does it)'),
+    'virtlogd': ('virtlogd', 'apt-get install -y libvirt-daemon-system '
+                 '(tools/test-setup.sh does it)'),
+    'virsh': ('virsh', 'apt-get install -y libvirt-clients '
+              '(tools/test-setup.sh does it)'),
+    'qemu-system-x86_64': ('qemu-system-x86_64',
+                           'apt-get install -y qemu-system-x86 '
+                           '(tools/test-setup.sh does it)'),
+    'qemu-img': ('qemu-img', 'apt-get install -y qemu-utils '
+                 '(tools/test-setup.sh does it)'),
+    'busybox': ('busybox', 'apt-get install -y busybox-static '
+                '(tools/test-setup.sh does it)'),
+    'Xvfb': ('Xvfb', 'apt-get install -y xvfb '
+             '(tools/test-setup.sh does it)'),
+    'remote-viewer': ('remote-viewer', 'apt-get install -y virt-viewer '
+                      '(tools/test-setup.sh does it)'),
+    'import': ('import', 'apt-get install -y imagemagick '
+               '(tools/test-setup.sh does it)'),
 }
 
 
