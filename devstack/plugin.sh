@@ -1,49 +1,86 @@
 #!/bin/bash
 #
 # DevStack plugin of vdesk-openstack: SIM (3GPP AKA) login in Keystone with
-# the embedded HSS, and the subscription-tier filter and weigher in
-# nova-scheduler. Variables are in devstack/settings.
+# the embedded HSS, the desktop service (vdesk-api under uwsgi, and
+# vdesk-engine), the subscription-tier filter and weigher in
+# nova-scheduler, and the RADIUS charging publisher in Ceilometer.
+# Variables are in devstack/settings.
+#
+# Which option goes in which file, and how it combines with what the file
+# already holds, is decided by the package (vdesk_openstack/deploy.py):
+# this plugin asks "vdesk-manage config render" and sets every line it
+# prints.
 
 # Save trace setting
 _XTRACE_VDESK=$(set +o | grep xtrace)
 set -o xtrace
 
 VDESK_BIN_DIR=$(get_python_exec_prefix)
-
-# Nova's defaults, used when nova.conf does not set the option yet.
-VDESK_NOVA_ALL_FILTERS=nova.scheduler.filters.all_filters
-VDESK_NOVA_DEFAULT_FILTERS=ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter
-VDESK_NOVA_ALL_WEIGHERS=nova.scheduler.weights.all_weighers
-VDESK_FILTER_CLASS=vdesk_openstack.scheduler.filters.SubscriptionFilter
-VDESK_WEIGHER_CLASS=vdesk_openstack.scheduler.weighers.SubscriptionWeigher
+VDESK_MANAGE=$VDESK_BIN_DIR/vdesk-manage
 
 
-# _vdesk_append_to_list LIST ITEM: LIST (comma-separated) with ITEM
-# appended unless already present.
-function _vdesk_append_to_list {
-    local list=$1
-    local item=$2
-    if [[ -z "$list" ]]; then
-        echo "$item"
-    elif [[ ",$list," == *",$item,"* ]]; then
-        echo "$list"
-    else
-        echo "$list,$item"
-    fi
+# is_vdesk_desktops_enabled() - Does this node run the desktop service?
+function is_vdesk_desktops_enabled {
+    is_service_enabled vdesk-api vdesk-engine
 }
 
-# _vdesk_keystone_default_methods: Keystone's default [auth] methods, read
-# from the installed Keystone (the list changes between releases).
-function _vdesk_keystone_default_methods {
-    local py
-    for py in "$VDESK_BIN_DIR/python3" "${PYTHON:-python3}" python3; do
-        if command -v "$py" >/dev/null 2>&1 && \
-                "$py" -c 'import keystone.conf.constants' >/dev/null 2>&1; then
-            "$py" -c 'from keystone.conf import constants; print(",".join(constants._DEFAULT_AUTH_METHODS))'
-            return
+# is_vdesk_aka_enabled() - Does this node's Keystone get the aka method?
+function is_vdesk_aka_enabled {
+    is_service_enabled keystone && [[ "$VDESK_AKA" == "True" ]]
+}
+
+# _vdesk_render TARGET [ARGS...] - What the deployment sets in TARGET,
+# from DevStack's variables (see vdesk-manage config render --help).
+# Secrets travel in the environment, not on the command line.
+function _vdesk_render {
+    local target=$1
+    shift
+    VDESK_SERVICE_PASSWORD="$SERVICE_PASSWORD" \
+    VDESK_RADIUS_SECRET="$VDESK_RADIUS_SECRET" \
+    $VDESK_MANAGE config render --target $target \
+        --keystone-url "$KEYSTONE_SERVICE_URI" \
+        --region-name "$REGION_NAME" \
+        --vdesk-config-file "$VDESK_CONF" \
+        --hss-connection "$(database_connection_url $VDESK_HSS_DB_NAME)" \
+        --hss-key-file "$VDESK_HSS_KEY_FILE" \
+        --database-connection "$(database_connection_url $VDESK_DB_NAME)" \
+        --transport-url "$(get_notification_url)" \
+        --coordination-url "$VDESK_COORDINATION_URL" \
+        --service-user "$VDESK_SERVICE_USER" \
+        --service-project "$VDESK_SERVICE_PROJECT" \
+        --service-domain "$SERVICE_DOMAIN_NAME" \
+        --subscriber-domain "$VDESK_SUBSCRIBER_DOMAIN" \
+        --subscriber-project "$VDESK_SUBSCRIBER_PROJECT" \
+        --subscriber-role "$VDESK_SUBSCRIBER_ROLE" \
+        --challenge-ttl "$VDESK_CHALLENGE_TTL" \
+        --challenges-per-imsi "$VDESK_CHALLENGES_PER_IMSI" \
+        --challenges-per-address "$VDESK_CHALLENGES_PER_ADDRESS" \
+        --radius-server "$VDESK_RADIUS_SERVER" \
+        --radius-nas-identifier "$VDESK_RADIUS_NAS_IDENTIFIER" \
+        --radius-spool-dir "$VDESK_RADIUS_SPOOL_DIR" \
+        "$@"
+}
+
+# _vdesk_configure FILE TARGET - Set in FILE what the deployment sets for
+# TARGET, reading FILE's current values first. A repeated option is
+# multi-valued (one line per value).
+function _vdesk_configure {
+    local file=$1
+    local target=$2
+    local lines section option value key last=""
+    lines=$(_vdesk_render $target --current $file) || \
+        die $LINENO "vdesk-manage config render --target $target failed"
+    while read -r section option value; do
+        [[ -z "$section" ]] && continue
+        key="$section $option"
+        if [[ "$key" == "$last" ]]; then
+            iniadd $file $section $option "$value"
+        else
+            inidelete $file $section $option
+            iniset $file $section $option "$value"
         fi
-    done
-    echo "external,password,token,oauth1,mapped,application_credential"
+        last=$key
+    done <<< "$lines"
 }
 
 # install_vdesk() - Install the package into DevStack's Python environment
@@ -51,45 +88,30 @@ function install_vdesk {
     setup_develop $VDESK_DIR
 }
 
-# configure_vdesk_hss() - vdesk.conf, the HSS database, schema and key
-function configure_vdesk_hss {
+# configure_vdesk() - vdesk.conf, the databases, their schemas and the
+# K/OPc key file
+function configure_vdesk {
     sudo install -d -o $STACK_USER -m 0750 $VDESK_CONF_DIR
+    sudo install -d -o $STACK_USER -m 0750 $VDESK_STATE_DIR
     touch $VDESK_CONF
     chmod 0640 $VDESK_CONF
+    _vdesk_configure $VDESK_CONF vdesk
 
-    iniset $VDESK_CONF hss driver sql
-    iniset $VDESK_CONF hss connection "$(database_connection_url $VDESK_HSS_DB_NAME)"
-    iniset $VDESK_CONF hss key_file $VDESK_HSS_KEY_FILE
-
+    local schema=hss
     recreate_database $VDESK_HSS_DB_NAME
-    # Creates the schema, and the key file (mode 0600, owned by
-    # $STACK_USER, the user Keystone runs as) if it does not exist.
-    $VDESK_BIN_DIR/vdesk-manage --config-file $VDESK_CONF db sync
+    if is_vdesk_desktops_enabled; then
+        schema=all
+        recreate_database $VDESK_DB_NAME
+    fi
+    # Creates the schemas, and the key file (mode 0600, owned by
+    # $STACK_USER, the user Keystone and the desktop service run as) if
+    # it does not exist.
+    $VDESK_MANAGE --config-file $VDESK_CONF db sync --schema $schema
 }
 
 # configure_vdesk_keystone() - Enable the aka method in keystone.conf
 function configure_vdesk_keystone {
-    local methods
-    methods=$(iniget $KEYSTONE_CONF auth methods)
-    if [[ -z "$methods" ]]; then
-        methods=$(_vdesk_keystone_default_methods)
-    fi
-    # Appended at the end: the Fernet method bitmask of the methods
-    # already listed stays the same.
-    iniset $KEYSTONE_CONF auth methods $(_vdesk_append_to_list "$methods" aka)
-
-    local primary
-    primary=$(iniget $KEYSTONE_CONF auth additional_primary_auth_methods)
-    iniset $KEYSTONE_CONF auth additional_primary_auth_methods \
-        $(_vdesk_append_to_list "$primary" aka)
-
-    iniset $KEYSTONE_CONF vdesk_aka vdesk_config_file $VDESK_CONF
-    iniset $KEYSTONE_CONF vdesk_aka subscriber_domain $VDESK_SUBSCRIBER_DOMAIN
-    iniset $KEYSTONE_CONF vdesk_aka subscriber_project $VDESK_SUBSCRIBER_PROJECT
-    iniset $KEYSTONE_CONF vdesk_aka subscriber_role $VDESK_SUBSCRIBER_ROLE
-    iniset $KEYSTONE_CONF vdesk_aka challenge_ttl $VDESK_CHALLENGE_TTL
-    iniset $KEYSTONE_CONF vdesk_aka challenges_per_imsi $VDESK_CHALLENGES_PER_IMSI
-    iniset $KEYSTONE_CONF vdesk_aka challenges_per_address $VDESK_CHALLENGES_PER_ADDRESS
+    _vdesk_configure $KEYSTONE_CONF keystone
 }
 
 # restart_vdesk_keystone() - Keystone is already running at post-config:
@@ -105,54 +127,92 @@ function restart_vdesk_keystone {
     fi
 }
 
-# configure_vdesk_nova() - SubscriptionFilter and SubscriptionWeigher in
-# nova-scheduler (see doc/source/admin/scheduler.rst). nova-scheduler
-# starts after post-config, so it reads them on its first start.
+# create_vdesk_service_accounts() - The desktop service's user, its
+# catalog entry (type "desktop") and endpoint.
+#
+# Project    User    Roles
+# -------------------------------
+# service    vdesk   admin, service
+#
+# admin: the service creates the desktops' private flavors (see
+# doc/source/admin/desktop-api.rst); service: keystonemiddleware.
+function create_vdesk_service_accounts {
+    local user_id
+    user_id=$(get_or_create_user $VDESK_SERVICE_USER "$SERVICE_PASSWORD" \
+        "$SERVICE_DOMAIN_NAME")
+    get_or_add_user_project_role admin $user_id $VDESK_SERVICE_PROJECT \
+        "$SERVICE_DOMAIN_NAME" "$SERVICE_DOMAIN_NAME"
+    get_or_add_user_project_role service $user_id $VDESK_SERVICE_PROJECT \
+        "$SERVICE_DOMAIN_NAME" "$SERVICE_DOMAIN_NAME"
+
+    local service_id url
+    url="$VDESK_API_PROTOCOL://$VDESK_API_HOST:$VDESK_API_PORT"
+    service_id=$(get_or_create_service vdesk desktop "Subscriber desktops")
+    get_or_create_endpoint $service_id "$REGION_NAME" "$url" "" "$url"
+}
+
+# configure_vdesk_api() - Tokens ([keystone_authtoken]), the paste
+# pipeline and uwsgi
+function configure_vdesk_api {
+    configure_keystone_authtoken_middleware $VDESK_CONF $VDESK_SERVICE_USER
+    cp $VDESK_DIR/etc/vdesk/api-paste.ini $VDESK_API_PASTE
+    write_uwsgi_config "$VDESK_UWSGI_CONF" "$VDESK_UWSGI" "" \
+        "$VDESK_API_LISTEN:$VDESK_API_PORT" vdesk-api
+    iniadd $VDESK_UWSGI_CONF uwsgi env VDESK_CONFIG_FILE=$VDESK_CONF \
+        VDESK_API_PASTE=$VDESK_API_PASTE
+}
+
+# configure_vdesk_nova() - SubscriptionFilter, SubscriptionWeigher and
+# versioned notifications for the engine (see
+# doc/source/admin/scheduler.rst). Nova starts after post-config, so it
+# reads them on its first start.
 function configure_vdesk_nova {
-    local available
-    available=$(iniget_multiline $NOVA_CONF filter_scheduler available_filters)
-    if [[ -z "$available" ]]; then
-        iniset $NOVA_CONF filter_scheduler available_filters $VDESK_NOVA_ALL_FILTERS
-    fi
-    # Multi-valued option: one line per class or list function.
-    if [[ "$available" != *"$VDESK_FILTER_CLASS"* ]]; then
-        iniadd $NOVA_CONF filter_scheduler available_filters $VDESK_FILTER_CLASS
-    fi
+    _vdesk_configure $NOVA_CONF nova
+}
 
-    local enabled
-    enabled=$(iniget $NOVA_CONF filter_scheduler enabled_filters)
-    if [[ -z "$enabled" ]]; then
-        enabled=$VDESK_NOVA_DEFAULT_FILTERS
-    fi
-    iniset $NOVA_CONF filter_scheduler enabled_filters \
-        $(_vdesk_append_to_list "$enabled" SubscriptionFilter)
-
-    local weighers
-    weighers=$(iniget $NOVA_CONF filter_scheduler weight_classes)
-    if [[ -z "$weighers" ]]; then
-        weighers=$VDESK_NOVA_ALL_WEIGHERS
-    fi
-    iniset $NOVA_CONF filter_scheduler weight_classes \
-        $(_vdesk_append_to_list "$weighers" $VDESK_WEIGHER_CLASS)
+# configure_vdesk_ceilometer() - The vdesk session events go to the RADIUS
+# publisher: event definitions, event pipeline and [vdesk_radius] secret.
+# Ceilometer's plugin copied its pipeline files at its own post-config
+# (enable vdesk-openstack after ceilometer) and starts the agent later.
+function configure_vdesk_ceilometer {
+    local file
+    for file in event_pipeline event_definitions; do
+        if [[ ! -f $CEILOMETER_CONF_DIR/$file.yaml ]]; then
+            die $LINENO "$CEILOMETER_CONF_DIR/$file.yaml is missing:" \
+                "enable_plugin vdesk-openstack after ceilometer"
+        fi
+    done
+    _vdesk_render event-pipeline \
+        --current $CEILOMETER_CONF_DIR/event_pipeline.yaml \
+        > $CEILOMETER_CONF_DIR/event_pipeline.yaml.vdesk || \
+        die $LINENO "vdesk-manage config render --target event-pipeline failed"
+    mv $CEILOMETER_CONF_DIR/event_pipeline.yaml.vdesk \
+        $CEILOMETER_CONF_DIR/event_pipeline.yaml
+    _vdesk_render event-definitions \
+        --current $CEILOMETER_CONF_DIR/event_definitions.yaml \
+        > $CEILOMETER_CONF_DIR/event_definitions.yaml.vdesk || \
+        die $LINENO "vdesk-manage config render --target event-definitions failed"
+    mv $CEILOMETER_CONF_DIR/event_definitions.yaml.vdesk \
+        $CEILOMETER_CONF_DIR/event_definitions.yaml
+    _vdesk_configure $CEILOMETER_CONF ceilometer
+    sudo install -d -o $STACK_USER -m 0750 $VDESK_RADIUS_SPOOL_DIR
 }
 
 # create_vdesk_accounts() - The subscriber domain and project; the aka
 # method creates the users (named by IMSI) and their role assignment.
 function create_vdesk_accounts {
-    openstack --os-cloud devstack-system-admin domain create --or-show \
-        --description "vdesk subscribers (users named by IMSI)" \
-        $VDESK_SUBSCRIBER_DOMAIN
+    get_or_create_domain $VDESK_SUBSCRIBER_DOMAIN \
+        "vdesk subscribers (users named by IMSI)"
     openstack --os-cloud devstack-system-admin project create --or-show \
         --domain $VDESK_SUBSCRIBER_DOMAIN \
         --description "Project subscriber tokens are scoped to" \
         $VDESK_SUBSCRIBER_PROJECT
-    openstack --os-cloud devstack-system-admin role create --or-show \
-        $VDESK_SUBSCRIBER_ROLE
+    get_or_create_role $VDESK_SUBSCRIBER_ROLE
 }
 
 # create_vdesk_demo_subscriber() - A plan and a subscriber in the HSS
 function create_vdesk_demo_subscriber {
-    local manage="$VDESK_BIN_DIR/vdesk-manage --config-file $VDESK_CONF"
+    local manage="$VDESK_MANAGE --config-file $VDESK_CONF"
     $manage plan add $VDESK_DEMO_PLAN \
         --vcpus $VDESK_DEMO_PLAN_VCPUS --ram-mb $VDESK_DEMO_PLAN_RAM_MB \
         --disk-gb $VDESK_DEMO_PLAN_DISK_GB \
@@ -166,9 +226,24 @@ function create_vdesk_demo_subscriber {
         "--os-project-domain-name $VDESK_SUBSCRIBER_DOMAIN token issue"
 }
 
-# cleanup_vdesk() - Remove what the plugin wrote outside the database
+# start_vdesk() - vdesk-api under uwsgi, vdesk-engine (Nova runs by now)
+function start_vdesk {
+    run_process vdesk-api "$(which uwsgi) --procname-prefix vdesk-api --ini $VDESK_UWSGI_CONF"
+    run_process vdesk-engine "$VDESK_BIN_DIR/vdesk-engine --config-file $VDESK_CONF"
+}
+
+# stop_vdesk() - Stop the desktop service and remove its uwsgi file
+function stop_vdesk {
+    local service
+    for service in vdesk-api vdesk-engine; do
+        stop_process $service
+    done
+    remove_uwsgi_config "$VDESK_UWSGI_CONF" vdesk-api
+}
+
+# cleanup_vdesk() - Remove what the plugin wrote outside the databases
 function cleanup_vdesk {
-    sudo rm -rf $VDESK_CONF_DIR
+    sudo rm -rf $VDESK_CONF_DIR $VDESK_STATE_DIR
 }
 
 
@@ -177,19 +252,32 @@ if [[ "$1" == "stack" && "$2" == "install" ]]; then
     install_vdesk
 
 elif [[ "$1" == "stack" && "$2" == "post-config" ]]; then
-    if is_service_enabled keystone && [[ "$VDESK_AKA" == "True" ]]; then
-        echo_summary "Configuring the vdesk HSS and the Keystone aka method"
-        configure_vdesk_hss
+    if is_vdesk_aka_enabled || is_vdesk_desktops_enabled; then
+        echo_summary "Configuring vdesk.conf and the vdesk databases"
+        configure_vdesk
+    fi
+    if is_vdesk_aka_enabled; then
+        echo_summary "Configuring the Keystone aka method"
         configure_vdesk_keystone
         restart_vdesk_keystone
+    fi
+    if is_vdesk_desktops_enabled; then
+        echo_summary "Configuring the vdesk desktop service"
+        create_vdesk_service_accounts
+        configure_vdesk_api
     fi
     if is_service_enabled n-sch && [[ "$VDESK_SCHEDULER" == "True" ]]; then
         echo_summary "Configuring the vdesk scheduler filter and weigher"
         configure_vdesk_nova
     fi
+    if is_service_enabled ceilometer-anotification && \
+            [[ "$VDESK_CHARGING" == "True" ]]; then
+        echo_summary "Configuring the vdesk RADIUS charging publisher"
+        configure_vdesk_ceilometer
+    fi
 
 elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
-    if is_service_enabled keystone && [[ "$VDESK_AKA" == "True" ]]; then
+    if is_vdesk_aka_enabled; then
         echo_summary "Creating the vdesk subscriber domain and project"
         create_vdesk_accounts
         if [[ "$VDESK_DEMO_SUBSCRIBER" == "True" ]]; then
@@ -197,12 +285,16 @@ elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
             create_vdesk_demo_subscriber
         fi
     fi
+    if is_vdesk_desktops_enabled; then
+        echo_summary "Starting the vdesk desktop service"
+        start_vdesk
+    fi
 fi
 
 if [[ "$1" == "unstack" ]]; then
-    # The plugin runs no service of its own: Keystone and nova-scheduler
-    # are stopped by DevStack.
-    :
+    if is_vdesk_desktops_enabled; then
+        stop_vdesk
+    fi
 fi
 
 if [[ "$1" == "clean" ]]; then
