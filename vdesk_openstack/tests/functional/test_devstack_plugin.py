@@ -10,8 +10,9 @@ DevStack would). Keystone is a real one (the sandbox's), the databases are
 throwaway MariaDB databases, and the files the plugin writes are checked
 with oslo.config and YAML parsers.
 
-DevStack's tree comes from ``$DEVSTACK_DIR``, default ``/opt/stack/devstack``
-or a ``vendor/devstack`` checkout next to the repository.
+DevStack's functions come from ``devstack_snapshot/`` beside this module
+(a copy of the files the plugin needs), or from the tree that
+``$VDESK_DEVSTACK_DIR`` names.
 """
 
 import os
@@ -44,19 +45,13 @@ DB_USER = DB_PASSWORD = 'openstack_citest'  # nosec: tools/test-setup.sh
 TMPFILES = '/etc/tmpfiles.d/uwsgi.conf'
 BIN = os.path.dirname(sys.executable)
 WSGI_MODULE = 'vdesk_openstack.desktops.api.wsgi:application'
+SNAPSHOT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        'devstack_snapshot')
 
 
 def find_devstack():
-    candidates = [os.environ.get('DEVSTACK_DIR'), '/opt/stack/devstack',
-                  os.path.join(os.path.dirname(REPO), 'shared', 'vendor',
-                               'devstack'),
-                  os.path.join(REPO, '..', '..', 'shared', 'vendor',
-                               'devstack')]
-    for candidate in candidates:
-        if candidate and os.path.exists(os.path.join(candidate,
-                                                     'functions')):
-            return os.path.abspath(candidate)
-    return None
+    """$VDESK_DEVSTACK_DIR, or the snapshot kept beside this test."""
+    return os.path.abspath(os.environ.get('VDESK_DEVSTACK_DIR') or SNAPSHOT)
 
 
 HARNESS = textwrap.dedent('''\
@@ -104,8 +99,9 @@ class DevstackPluginTest(services.ServiceTestCase):
     def setUp(self):
         super().setUp()
         self.devstack = find_devstack()
-        if self.devstack is None:
-            services._missing(self, 'no DevStack tree: set DEVSTACK_DIR')
+        self.assertTrue(os.path.exists(os.path.join(self.devstack,
+                                                    'functions')),
+                        'no DevStack tree at %s' % self.devstack)
         self.tmp = self.useFixture(fixtures.TempDir()).path
         tag = uuid.uuid4().hex[:8]
         self.hss_db, self.db = 'vdesk_hss_' + tag, 'vdesk_' + tag
