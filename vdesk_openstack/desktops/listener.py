@@ -1,4 +1,4 @@
-"""Nova's versioned notifications: desktops lost outside the service.
+"""Nova's versioned notifications: desktops lost or stopped elsewhere.
 
 Nova publishes ``instance.delete.end`` when an instance is deleted and
 ``instance.update`` on every state change (``[notifications]
@@ -8,7 +8,9 @@ exchange (``[desktops] nova_notification_exchange``). The engine
 listens there, in its own pool so that other consumers (Ceilometer,
 another engine) still get their copy while engines of one deployment
 share the work, and hands a deleted or errored instance to
-:meth:`Reconciler.instance_lost`, which checks Nova and marks the desktop.
+:meth:`Reconciler.instance_lost`, which checks Nova and marks the desktop,
+and an instance stopped, paused, suspended, shelved, soft-deleted or
+rescued to :meth:`Reconciler.instance_changed`, which syncs its session.
 
 A notification missed while the engine was down costs nothing but time:
 the reconciler's periodic pass finds the same instance.
@@ -26,6 +28,10 @@ POOL = 'vdesk-engine'
 DELETED = 'instance.delete.end'
 UPDATED = 'instance.update'
 EVENT_TYPES = r'^instance\.(delete\.end|update)$'
+# vm_states of a server stopped or held outside the service: an active
+# session on it is synced at once (see DesktopManager.sync).
+STOPPED_STATES = frozenset(('stopped', 'paused', 'suspended', 'shelved',
+                            'shelved_offloaded', 'soft-delete', 'rescued'))
 
 
 def _data(payload):
@@ -54,10 +60,16 @@ class InstanceEndpoint(object):
         elif event_type == UPDATED and data.get('state') == 'error':
             reason = 'instance %s went to ERROR outside the service' % (
                 instance_id)
+        elif event_type == UPDATED and data.get('state') in STOPPED_STATES:
+            reason = None
         else:
             return None
         try:
-            if self.reconciler.instance_lost(instance_id, reason):
+            if reason is None:
+                handled = self.reconciler.instance_changed(instance_id)
+            else:
+                handled = self.reconciler.instance_lost(instance_id, reason)
+            if handled:
                 LOG.info('Nova reported %s for %s (from %s)', event_type,
                          instance_id, publisher_id)
         except exceptions.DesktopError as e:

@@ -550,12 +550,25 @@ class DesktopManager(object):
 
     # -- engine -------------------------------------------------------------
     def periodic(self):
-        """One pass of the engine: sync, interim records, idle release."""
+        """One pass of the engine: sync, interim records, idle release.
+
+        Sessions on their way (building, restoring, releasing) are synced
+        with Nova, one request each: Nova must be asked to learn it is
+        done. Active sessions only get their interim records here; a
+        server of theirs that Nova stops, pauses, loses... is reported by
+        Nova's notifications and found by the reconciler's pass, which
+        lists Nova a page of 1000 servers at a time -- not one request per
+        active session per tick, which a million sessions would turn into
+        thousands of requests a second.
+        """
         for session in self.store.open_sessions(
                 (states.BUILDING, states.RESTORING, states.RELEASING,
                  states.ACTIVE), page_size=self.page_size):
             try:
-                session = self.sync(session)
+                if session['status'] != states.ACTIVE:
+                    session = self.sync(session)
+                elif session['charging'] == states.CHARGING_NONE:
+                    session = self.sync(session)  # its Start is due
                 if session['status'] == states.ACTIVE:
                     self.interim(session)
             except exceptions.DesktopError as e:

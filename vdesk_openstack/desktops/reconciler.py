@@ -13,7 +13,10 @@ Three things can leave them apart, and each pass repairs them:
   another instance, is an orphan and is deleted;
 * an instance deleted or put in ERROR outside the service: the desktop is
   marked ERROR with a fault, an open session is synced (it fails and its
-  charging ends), and the next login rebuilds the instance.
+  charging ends), and the next login rebuilds the instance;
+* an active desktop whose server was stopped, paused, suspended, shelved,
+  soft-deleted or rescued outside the service: its session is synced and
+  gets its defined outcome (see the manager).
 
 Servers without our metadata are never touched. Every repair happens under
 the subscriber's lock, re-checked there, so a concurrent login wins and
@@ -35,6 +38,12 @@ LOG = logging.getLogger(__name__)
 
 # Desktops whose instance the service itself is changing: not "lost".
 _IN_HAND = (states.CREATING, states.DELETING)
+
+
+def _stopped(server):
+    """Whether a server is stopped or held, with no task running."""
+    return not getattr(server, 'task_state', None) and server.status in (
+        states.NOVA_STOPPED + (states.NOVA_RESCUE,))
 
 
 def _created_at(server):
@@ -66,7 +75,7 @@ class Reconciler(object):
     def run_once(self):
         """One pass; returns the counts of repairs by kind."""
         counts = {'adopted': 0, 'awaiting_login': 0, 'orphans_deleted': 0,
-                  'lost': 0}
+                  'lost': 0, 'stopped': 0}
         now = db_api.utcnow()
         grace = datetime.timedelta(seconds=self.conf.desktops.orphan_grace)
         for desktop in self.store.creating_desktops(now - grace):
@@ -78,7 +87,8 @@ class Reconciler(object):
             LOG.warning('Reconciler repaired: %(adopted)d adopted, '
                         '%(awaiting_login)d left for the next login, '
                         '%(orphans_deleted)d orphan servers deleted, '
-                        '%(lost)d desktops lost outside the service',
+                        '%(lost)d desktops lost outside the service, '
+                        '%(stopped)d active desktops stopped outside it',
                         counts)
         else:
             LOG.debug('Reconciler: nothing to repair (%d servers and '
@@ -109,11 +119,18 @@ class Reconciler(object):
                         server, created_before)
                 server = next(servers, None)
             elif server is None or desktop['instance_id'] < server.id:
-                counts['lost'] += self._lost(desktop)
+                # Not listed: deleted -- or soft-deleted, which Nova's
+                # listing leaves out too.
+                kind = self._unlisted(desktop)
+                if kind:
+                    counts[kind] += 1
                 desktop = next(desktops, None)
             else:
                 if server.status == states.NOVA_ERROR:
                     counts['lost'] += self._lost(desktop)
+                elif desktop['status'] == states.ACTIVE and \
+                        _stopped(server):
+                    counts['stopped'] += self._stopped(desktop)
                 server, desktop = next(servers, None), next(desktops, None)
         return scanned
 
@@ -179,7 +196,41 @@ class Reconciler(object):
             desktop['instance_id'] != server_id and \
             desktop['status'] != states.CREATING
 
+    # -- active desktops stopped outside the service -------------------------
+    def _stopped(self, desktop):
+        try:
+            return 1 if self.instance_changed(desktop['instance_id']) else 0
+        except exceptions.Busy:
+            return 0
+
+    def instance_changed(self, instance_id):
+        """Sync the open session of ``instance_id``'s desktop with Nova.
+
+        For a server that changed status outside the service (stopped,
+        paused, suspended, shelved, soft-deleted or rescued while its
+        desktop was active): the manager gives the session its defined
+        outcome. Returns True if the session changed.
+        """
+        desktop = self.store.get_desktop_by_instance(instance_id)
+        if desktop is None or desktop['status'] in _IN_HAND:
+            return False
+        with self.locks.subscriber(desktop['subscriber']):
+            session = self.store.get_open_session(desktop['subscriber'])
+            if session is None or session['desktop_id'] != desktop['id']:
+                return False
+            after = self.manager.sync(session)
+        return (after['status'], after['is_open']) != (
+            session['status'], session['is_open'])
+
     # -- instances lost outside the service -----------------------------------
+    def _unlisted(self, desktop):
+        """'lost', 'stopped' or None for a desktop Nova did not list."""
+        if self._lost(desktop):
+            return 'lost'
+        if desktop['status'] == states.ACTIVE and self._stopped(desktop):
+            return 'stopped'
+        return None
+
     def _lost(self, desktop):
         if desktop['status'] in _IN_HAND or desktop['status'] == states.ERROR:
             return 0  # in hand, or already marked: the next login rebuilds

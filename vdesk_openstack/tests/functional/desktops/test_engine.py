@@ -158,7 +158,8 @@ class ReconcilerTest(_EngineTestCase):
         desktop, server = self.crash_between_create_and_store(imsi)
         counts = self.reconciler.run_once()
         self.assertEqual({'adopted': 1, 'awaiting_login': 0,
-                          'orphans_deleted': 0, 'lost': 0}, counts)
+                          'orphans_deleted': 0, 'lost': 0, 'stopped': 0},
+                         counts)
         adopted = self.store.get_desktop(imsi)
         self.assertEqual(server['id'], adopted['instance_id'])
         self.assertEqual(desktop['id'], adopted['id'])

@@ -18,6 +18,7 @@ A logout of a paused desktop shelves it from there.
 """
 
 from vdesk_openstack.desktops import exceptions
+from vdesk_openstack.desktops import reconciler as reconciler_mod
 from vdesk_openstack.desktops import states
 from vdesk_openstack.tests.functional.desktops import harness
 
@@ -37,6 +38,7 @@ class NovaStatesTest(harness.DesktopTestCase):
         super().setUp()
         self.vconf.set_override('build_timeout', BUILD_TIMEOUT,
                                 group='desktops')
+        self.reconciler = reconciler_mod.Reconciler(self.manager)
         self.addCleanup(self.vconf.clear_override, 'build_timeout',
                         group='desktops')
 
@@ -55,7 +57,9 @@ class NovaStatesTest(harness.DesktopTestCase):
 
     def ended_by_engine(self, imsi, cause):
         session = self.store.get_open_session(imsi)
-        self.manager.periodic()
+        # The engine's reconcile pass lists Nova and finds the server
+        # stopped (Nova's notification would say so at once).
+        self.assertEqual(1, self.reconciler.run_once()['stopped'])
         self.manager.wait_for(imsi, states.ENDED, timeout=WAIT)
         ended = self.store.get_session(session['id'])
         self.assertEqual(cause, ended['terminate_cause'])

@@ -167,6 +167,39 @@ class ReconcilerTest(testtools.TestCase):
         self.assertEqual(1, counts['orphans_deleted'])
         self.compute.delete.assert_called_once_with('f')
 
+    def test_active_desktops_stopped_outside_are_synced(self):
+        self.compute.servers_by_id.return_value = [
+            _server('a', 'da', status='PAUSED'),
+            _server('b', 'db', status='SHUTOFF'),
+            _server('c', 'dc', status='ACTIVE'),
+            _server('e', 'de', status='PAUSED')]
+        desktops = {d['id']: dict(d, subscriber='sub-' + d['instance_id'])
+                    for d in (_desktop('da', 'a', status=states.ACTIVE),
+                              _desktop('db', 'b', status=states.ACTIVE),
+                              _desktop('dc', 'c', status=states.ACTIVE),
+                              _desktop('dd', 'd', status=states.ACTIVE),
+                              _desktop('de', 'e', status=states.RELEASED))}
+        self.store.desktops_by_instance.return_value = sorted(
+            desktops.values(), key=lambda d: d['instance_id'])
+        self.store.get_desktop_by_id.side_effect = desktops.get
+        self.store.get_desktop_by_instance.side_effect = lambda i: {
+            d['instance_id']: d for d in desktops.values()}.get(i)
+        # d is not listed: soft-deleted (Nova's listing leaves it out).
+        self.compute.get_server.side_effect = {
+            'd': _server('d', 'dd', status='SOFT_DELETED')}.get
+        self.store.get_open_session.side_effect = lambda imsi: {
+            'id': 's-' + imsi[-1], 'desktop_id': 'd' + imsi[-1],
+            'status': states.ACTIVE, 'is_open': True}
+        self.manager.sync.side_effect = lambda s: dict(
+            s, status=states.ENDED, is_open=None)
+        counts = self.reconciler.run_once()
+        # a, b and d are synced: their sessions get their outcome; c runs,
+        # e is not active.
+        self.assertEqual(3, counts['stopped'])
+        self.assertEqual(0, counts['lost'])
+        self.assertEqual(['s-a', 's-b', 's-d'], sorted(
+            c.args[0]['id'] for c in self.manager.sync.call_args_list))
+
     def test_instance_still_running_is_not_lost(self):
         desktop = _desktop()
         self.store.get_desktop_by_instance.return_value = desktop
@@ -222,8 +255,17 @@ class EndpointTest(testtools.TestCase):
         self.assertEqual(['u1', 'u2'], [
             c.args[0] for c in self.reconciler.instance_lost.call_args_list])
 
+    def test_stopped_instances_are_synced(self):
+        for state in ('stopped', 'paused', 'suspended', 'shelved',
+                      'shelved_offloaded', 'soft-delete', 'rescued'):
+            self.notify('instance.update', uuid='u-' + state, state=state)
+        self.assertEqual(7, self.reconciler.instance_changed.call_count)
+        self.reconciler.instance_lost.assert_not_called()
+
     def test_other_news_is_ignored(self):
         self.notify('instance.update', uuid='u1', state='active')
+        self.notify('instance.update', uuid='u1', state='building')
+        self.reconciler.instance_changed.assert_not_called()
         self.notify('instance.delete.end', state='deleted')
         self.endpoint.info({}, 'nova', 'instance.delete.end', 'junk', {})
         self.reconciler.instance_lost.assert_not_called()
