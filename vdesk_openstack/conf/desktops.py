@@ -174,6 +174,16 @@ def register_opts(conf):
     ks_loading.register_adapter_conf_options(conf, NOVA_GROUP)
 
 
+def list_subscriber_opts():
+    """vdesk.conf's ``[vdesk_aka]``, a namespace of its own.
+
+    Its options share their names with keystone.conf's ``[vdesk_aka]``
+    (they must hold the same values), so the configuration reference
+    documents them apart from the other vdesk.conf options.
+    """
+    return [(subscribers_group, subscribers_opts)]
+
+
 def list_opts():
     nova_opts = (ks_loading.get_session_conf_options() +
                  ks_loading.get_auth_common_conf_options() +
@@ -187,6 +197,5 @@ def list_opts():
     return [(desktops_group, desktops_opts),
             (coordination_group, coordination_opts),
             (charging_group, charging_opts),
-            (subscribers_group, subscribers_opts),
             ('database', _DB_OPTS),
             (NOVA_GROUP, unique)]
