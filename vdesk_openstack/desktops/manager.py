@@ -43,6 +43,9 @@ from vdesk_openstack.hss import exceptions as hss_exc
 
 LOG = logging.getLogger(__name__)
 
+# Seconds between two updates of a session's last_seen_at by its polls.
+LAST_SEEN_GRANULARITY = 30.0
+
 
 def _task(server):
     """Nova's task in progress on ``server`` (None when idle)."""
@@ -116,8 +119,14 @@ class DesktopManager(object):
 
     def get_session(self, subscriber, user_id=None):
         session = self._open_session(subscriber, user_id)
-        self.store.update_session(session['id'],
-                                  last_seen_at=db_api.utcnow())
+        now = db_api.utcnow()
+        # A UE polls every second while its desktop comes up: noting
+        # each poll would be a write per poll. The idle release needs
+        # the time to within a fraction of [desktops] idle_timeout.
+        granularity = min(LAST_SEEN_GRANULARITY,
+                          self.conf.desktops.idle_timeout / 10.0)
+        if _seconds_between(session['last_seen_at'], now) >= granularity:
+            self.store.update_session(session['id'], last_seen_at=now)
         return self.sync(session)
 
     def console(self, subscriber, console_type=None, user_id=None):
@@ -409,8 +418,9 @@ class DesktopManager(object):
             self._sync_active(session, desktop, server)
         session = self.store.get_session(session['id'])
         if session['status'] == states.ACTIVE and \
-                session['charging'] == states.CHARGING_NONE:
-            self._charge_start(session, desktop)
+                session['charging'] == states.CHARGING_NONE and \
+                self._charge_start(session, desktop):
+            session = dict(session, charging=states.CHARGING_STARTED)
         return session
 
     def _sync_coming_up(self, session, desktop, server):
@@ -430,13 +440,14 @@ class DesktopManager(object):
                 server.id, server.status))
             return
         elif server.status in states.NOVA_RUNNING and not _task(server):
-            if self.store.update_session(
-                    session['id'], expected_status=status,
-                    status=states.ACTIVE, active_at=now):
-                self.store.update_desktop(desktop['id'],
-                                          status=states.ACTIVE)
+            # Active and charged in one commit: the Start record exists
+            # exactly when the session is active.
+            record = self._record(charging.START, session, desktop, now)
+            if self.store.activate(session['id'], status, desktop['id'],
+                                   now, record):
                 LOG.info('Session %s of %s active on instance %s',
                          session['id'], session['subscriber'], server.id)
+                self._queued(record)
             return
         elif server.status in states.NOVA_STOPPED and not _task(server):
             # Stopped again (or never restored): ask again, do not wait.
@@ -507,6 +518,8 @@ class DesktopManager(object):
                              states.CHARGING_STARTED, record,
                              last_interim_at=now):
             self._queued(record)
+            return True
+        return False
 
     def _charge_end(self, session, desktop):
         """The Stop of an ended session whose Stop is not queued yet."""

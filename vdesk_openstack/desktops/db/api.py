@@ -370,6 +370,32 @@ class DesktopStore(object):
                            **values)
 
     @_retry
+    def activate(self, session_id, expected_status, desktop_id, now,
+                 record):
+        """The session's desktop is up: ACTIVE, charged, one transaction.
+
+        Moves the session from ``expected_status`` to ACTIVE with its
+        charging started, the desktop to ACTIVE, and writes the Start
+        ``record`` into the outbox. True for the one caller that did.
+        """
+        with self._db.write() as conn:
+            moved = conn.execute(
+                SESSIONS.update()
+                .where(SESSIONS.c.id == session_id,
+                       SESSIONS.c.is_open.is_(True),
+                       SESSIONS.c.status == expected_status,
+                       SESSIONS.c.charging == states.CHARGING_NONE)
+                .values(status=states.ACTIVE, active_at=now,
+                        charging=states.CHARGING_STARTED,
+                        last_interim_at=now)).rowcount == 1
+            if moved:
+                conn.execute(DESKTOPS.update()
+                             .where(DESKTOPS.c.id == desktop_id)
+                             .values(status=states.ACTIVE, updated_at=now))
+                conn.execute(OUTBOX.insert(), record)
+            return moved
+
+    @_retry
     def charge_interim(self, session_id, last_interim_at, now, record):
         """Queue an interim record unless another worker just did.
 

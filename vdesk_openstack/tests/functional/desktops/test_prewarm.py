@@ -57,6 +57,7 @@ class PrewarmTest(harness.DesktopTestCase):
         self.addCleanup(listener_mod.stop, listener)
 
     def sim_login(self, capabilities):
+        """Log in to Keystone with the SIM; the Keystone user id."""
         auth = v3aka.V3Aka(
             self.keystone.url, imsi=self.sim.imsi, k=self.sim.k,
             opc=self.sim.opc, project_name=keystone.SUBSCRIBER_PROJECT,
@@ -64,23 +65,36 @@ class PrewarmTest(harness.DesktopTestCase):
             usim_state_file=os.path.join(self.keystone.workdir,
                                          'usim-%s.json' % self.sim.imsi),
             capabilities=capabilities)
-        return ks_session.Session(auth=auth).get_token()
+        session = ks_session.Session(auth=auth)
+        session.get_token()
+        return session.get_user_id()
 
-    def test_sim_login_alone_restores_the_desktop(self):
+    def released_desktop(self):
+        """A first SIM login and desktop session, then a logout.
+
+        The desktop is bound to the SIM user's Keystone id, as the API
+        binds it; announcements of that user pre-warm it.
+        """
         imsi = self.sim.imsi
-        self.manager.login(imsi, 'u', {})
+        user_id = self.sim_login({})
+        self.manager.login(imsi, user_id, {})
         self.manager.wait_for(imsi, states.ACTIVE)
         instance = self.store.get_desktop(imsi)['instance_id']
+        self.assertEqual(user_id, self.store.get_desktop(imsi)['user_id'])
         self.manager.logout(imsi)
         self.manager.wait_for(imsi, states.ENDED)
         self._wait_for_status({'id': instance}, 'SHELVED_OFFLOADED')
+        return imsi, user_id, instance
 
-        self.sim_login({'client': 'browser'})
+    def test_sim_login_alone_restores_the_desktop(self):
+        imsi, user_id, instance = self.released_desktop()
+
+        self.assertEqual(user_id, self.sim_login({'client': 'browser'}))
         # Nobody called the desktop service: the announcement did it.
         self._wait_for_status({'id': instance}, 'ACTIVE', timeout=60)
         self.assertIsNone(self.store.get_open_session(imsi))
         started = time.monotonic()
-        session = self.manager.login(imsi, 'u', {'client': 'browser'})
+        session = self.manager.login(imsi, user_id, {'client': 'browser'})
         self.assertTrue(session['restored'])
         self.assertEqual(states.ACTIVE, self.manager.wait_for(
             imsi, states.ACTIVE)['status'])
@@ -88,13 +102,7 @@ class PrewarmTest(harness.DesktopTestCase):
         self.assertEqual(instance, self.store.get_desktop(imsi)['instance_id'])
 
     def test_failed_sim_login_announces_nothing(self):
-        imsi = self.sim.imsi
-        self.manager.login(imsi, 'u', {})
-        self.manager.wait_for(imsi, states.ACTIVE)
-        instance = self.store.get_desktop(imsi)['instance_id']
-        self.manager.logout(imsi)
-        self.manager.wait_for(imsi, states.ENDED)
-        self._wait_for_status({'id': instance}, 'SHELVED_OFFLOADED')
+        imsi, _, instance = self.released_desktop()
         impostor = v3aka.V3Aka(
             self.keystone.url, imsi=imsi, k=os.urandom(16).hex(),
             opc=self.sim.opc, project_name=keystone.SUBSCRIBER_PROJECT,
