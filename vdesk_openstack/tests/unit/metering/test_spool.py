@@ -148,3 +148,28 @@ class SpoolTest(testtools.TestCase):
         path = os.path.join(self.path, 'file')
         open(path, 'w').close()
         self.assertRaises(spool_mod.SpoolError, spool_mod.Spool, path)
+
+
+class ShortWriteTest(testtools.TestCase):
+
+    def test_every_byte_is_written_when_the_kernel_takes_a_few(self):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'f')
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        self.addCleanup(os.close, fd)
+        real_write = os.write
+        calls = []
+
+        def stingy(fd, data):
+            calls.append(len(data))
+            return real_write(fd, bytes(data[:3]))  # 3 bytes at most
+
+        data = b'0123456789abcdef' * 4
+        self.useFixture(fixtures.MonkeyPatch('os.write', stingy))
+        spool_mod._write_all(fd, data)
+        with open(path, 'rb') as f:
+            self.assertEqual(data, f.read())
+        self.assertEqual(len(data) // 3 + 1, len(calls))
+
+    def test_no_progress_is_an_error(self):
+        self.useFixture(fixtures.MonkeyPatch('os.write', lambda fd, d: 0))
+        self.assertRaises(OSError, spool_mod._write_all, 99, b'abc')
