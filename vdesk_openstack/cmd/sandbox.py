@@ -11,7 +11,7 @@ our RADIUS publisher, FreeRADIUS when installed). Each simulated
 subscriber then does what a UE does: SIM login (AKA) -> desktop login ->
 wait until ACTIVE -> console -> logout; twice. Everything started is
 stopped at the end. Logs go to stderr; ``--json`` prints one JSON document
-on stdout (contract 4.6).
+on stdout.
 
 ``--serve`` keeps everything running until SIGTERM/SIGINT; its first
 stdout line is one JSON object with the URLs, the admin credentials and

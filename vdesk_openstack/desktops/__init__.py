@@ -1,1 +1,1 @@
-"""Desktop service: subscriber -> persistent Nova instance (issue 3)."""
+"""Desktop service: subscriber -> persistent Nova instance."""

@@ -1,6 +1,6 @@
 """States of desktops and sessions, and the Nova states they come from."""
 
-# Session states (contract 4.7); ENDED sessions are history.
+# Session states; ENDED sessions are history.
 BUILDING = 'BUILDING'      # a new instance is being created
 RESTORING = 'RESTORING'    # the stored instance is being unshelved/started
 ACTIVE = 'ACTIVE'          # the desktop runs; a console can be had

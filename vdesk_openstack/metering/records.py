@@ -1,4 +1,4 @@
-"""Session events to RADIUS accounting records (contract 4.5).
+"""Session events to RADIUS accounting records.
 
 The desktop service's ``vdesk.session.start``, ``.update`` and ``.end``
 events become RFC 2866 Accounting-Request records with Acct-Status-Type

@@ -1,6 +1,6 @@
 """oslo.policy defaults of vdesk-openstack, one module per resource.
 
-The desktop service's API (contract 4.7) builds its rules on the base
+The desktop service's API builds its rules on the base
 rules here: an administrator manages every subscriber's desktop; a
 subscriber acts only on its own, and only with a token scoped to the
 subscriber project. ``tox -e genpolicy`` writes etc/vdesk/policy.yaml.sample.

@@ -1,4 +1,4 @@
-"""Policies of the desktop service's API (contract 4.7).
+"""Policies of the desktop service's API.
 
 Subscriber calls act on the caller's own desktop only -- they take no
 IMSI, the subscriber is the token's user -- so their rule only says who is

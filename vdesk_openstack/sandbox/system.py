@@ -1,4 +1,4 @@
-"""The whole system on loopback: what ``vdesk-sandbox`` runs (contract 4.6).
+"""The whole system on loopback: what ``vdesk-sandbox`` runs.
 
 * the embedded HSS and a real Keystone with the ``aka`` method
   (:mod:`.aio`);

@@ -1,4 +1,4 @@
-"""A small REST client of the desktop service API (contract 4.7)."""
+"""A small REST client of the desktop service API."""
 
 from keystoneauth1 import adapter
 from keystoneauth1 import exceptions as ks_exc

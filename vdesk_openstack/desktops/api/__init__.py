@@ -1,4 +1,4 @@
-"""The desktop service's REST API (contract 4.7), a WSGI application.
+"""The desktop service's REST API, a WSGI application.
 
 :mod:`.app` assembles the paste pipeline (request id, health check, proxy
 headers, Keystone tokens, the API) around a

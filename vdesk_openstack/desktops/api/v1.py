@@ -1,4 +1,4 @@
-"""Controllers of API v1 (contract 4.7).
+"""Controllers of API v1.
 
 Subscriber calls (``/v1/desktop/...``) name no subscriber: the caller is
 the token's user, so a subscriber can neither see nor touch another

@@ -1,6 +1,6 @@
 """JSON views of sessions and desktops.
 
-``desktop_id`` is the Nova instance UUID everywhere (contract 4.6): the
+``desktop_id`` is the Nova instance UUID everywhere: the
 identifier a subscriber and an operator can look up in Nova. The
 service's own record ids stay inside the service.
 """

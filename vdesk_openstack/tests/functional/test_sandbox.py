@@ -2,7 +2,7 @@
 
 The sandbox is the whole system: HSS, Keystone with SIM login, Nova with
 our scheduler plugins, the desktop service behind keystonemiddleware, and
-charging to FreeRADIUS. These tests check contract 4.6 from the outside.
+charging to FreeRADIUS. These tests check its JSON report from the outside.
 """
 
 import json

@@ -1,7 +1,7 @@
 """The desktop API over HTTP: real Keystone tokens, Nova's real services.
 
 Subscribers log in to Keystone with their SIM and use the API as a UE
-does (contract 4.7): first login builds the desktop, logout shelves and
+does: first login builds the desktop, logout shelves and
 offloads it, the next login restores the same instance; consoles; one
 subscriber never reaches another's desktop; operators manage every
 desktop; malformed requests are refused with 4xx answers.

@@ -3,7 +3,7 @@
 Each test starts its own FreeRADIUS copy (:mod:`..freeradius`), loads the
 publisher the way Ceilometer does (``get_publisher`` on a pipeline URL) and
 checks what FreeRADIUS wrote to its ``detail`` file: every record exactly
-once, with the attributes of contract 4.5.
+once, with the attributes of the charging guide.
 """
 
 import collections

@@ -1,4 +1,4 @@
-"""Session events to RADIUS attributes (contract 4.5)."""
+"""Session events to RADIUS attributes."""
 
 import datetime
 
