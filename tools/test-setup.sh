@@ -89,3 +89,13 @@ if [ -n "$hypervisor_missing" ]; then
         trap - EXIT
     fi
 fi
+
+# --- The operator's HLR and a Diameter Rf CDF ------------------------------
+# osmo-hlr for the HSS-over-GSUP tests; freeDiameter with the app_acct
+# extension (built from Debian's source package) writing into PostgreSQL
+# for the Diameter charging tests.
+for part in setup-osmo-hlr.sh setup-freediameter.sh; do
+    if [ -f "$(dirname "$0")/$part" ]; then
+        bash "$(dirname "$0")/$part"
+    fi
+done

@@ -55,6 +55,11 @@ BINARIES = {
                       '(tools/test-setup.sh does it)'),
     'import': ('import', 'apt-get install -y imagemagick '
                '(tools/test-setup.sh does it)'),
+    # The operator's HLR (HSS over GSUP) and a Diameter Rf CDF.
+    'osmo-hlr': ('osmo-hlr', 'apt-get install -y osmo-hlr '
+                 '(tools/test-setup.sh does it)'),
+    'freediameterd': ('freediameterd', 'tools/setup-freediameter.sh builds '
+                      'freeDiameter\'s app_acct (tools/test-setup.sh runs it)'),
 }
 
 
