@@ -87,7 +87,7 @@ class System(object):
         spool = os.path.join(self.workdir, 'spool')
         if shutil.which('freeradius') or os.path.exists(
                 '/usr/sbin/freeradius'):
-            from vdesk_openstack.tests.functional import freeradius
+            from vdesk_openstack.sandbox import freeradius
             self.radius = freeradius.FreeRadius(secret=RADIUS_SECRET)
             self.radius.setUp()
             port = self.radius.acct_port

@@ -23,7 +23,7 @@ import tempfile
 import time
 
 from vdesk_openstack.metering import records as radius_records
-from vdesk_openstack.tests.functional import freeradius
+from vdesk_openstack.sandbox import freeradius
 from vdesk_openstack.tests.functional.metering import events
 
 SECRET = 'bench-secret'

@@ -20,7 +20,7 @@ from ceilometer import publisher
 from ceilometer import service
 import fixtures
 
-from vdesk_openstack.tests.functional import freeradius
+from vdesk_openstack.sandbox import freeradius
 from vdesk_openstack.tests.functional.metering import events
 from vdesk_openstack.tests import services
 

@@ -1,4 +1,4 @@
-"""A private FreeRADIUS server for functional tests.
+"""A private FreeRADIUS server for the sandbox and the functional tests.
 
 :class:`FreeRadius` copies the packaged configuration (``/etc/freeradius/3.0``)
 to a temporary directory, replaces the default virtual server with a small
@@ -23,8 +23,7 @@ import time
 import fixtures
 
 SOURCE_CONFIG = '/etc/freeradius/3.0'
-PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VDESK_DICTIONARY = os.path.join(PACKAGE_DIR, 'metering', 'dictionary.vdesk')
 
 SITE = """
