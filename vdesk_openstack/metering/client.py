@@ -36,19 +36,17 @@ Accounting-Response, and a record that cannot even be encoded is moved to
 the spool's quarantine with an error.
 """
 
-import asyncio
 import collections
 import socket
-import threading
 import time
 
 from oslo_log import log
 from pyrad import packet
 
+from vdesk_openstack.metering import sender
+
 LOG = log.getLogger(__name__)
 
-ACK_BATCH_DELAY = 0.005  # seconds acknowledgements gather before one fsync
-ADOPT_INTERVAL = 30.0  # seconds between looks for orphaned spool lanes
 RECV_BATCH = 1024  # datagrams read per readiness callback at most
 
 
@@ -87,90 +85,33 @@ class _Attempt:
         self.epoch = epoch
 
 
-class AccountingClient:
+class AccountingClient(sender.SpoolingClient):
     """Send spooled records to a primary and a secondary server."""
+
+    thread_name = 'vdesk-radius-client'
 
     def __init__(self, servers, secret, dictionary, spool, timeout=3.0,
                  retries=2, max_in_flight=128, backoff_initial=1.0,
                  backoff_max=60.0):
+        super().__init__(spool)
         self.servers = servers
         self._secret = secret
         self.dictionary = dictionary
-        self.spool = spool
         self.timeout = timeout
         self.retries = retries
         self.max_in_flight = max_in_flight
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
-        self.stats = collections.Counter()
-        self._queue = collections.deque()
-        self._acked = []
-        self._flush_handle = None
-        self._loop = asyncio.new_event_loop()
-        self._thread = None
-        self._stopped = False
 
-    # -- API for other threads --------------------------------------------
-
-    def start(self, records=()):
-        self._queue.extend(records)
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name='vdesk-radius-client')
-        self._thread.start()
-
-    def submit(self, records):
-        if records:
-            self._loop.call_soon_threadsafe(self._enqueue, records)
-
-    def stop(self, timeout=10.0):
-        """Stop sending; what is not acknowledged stays in the spool."""
-        if self._thread is None or self._stopped:
-            return
-        self._stopped = True
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout)
-
-    def idle(self):
-        """True when every spooled record has been acknowledged."""
-        return self.spool.pending_count() == 0
-
-    def wait_idle(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.idle():
-                return True
-            time.sleep(0.01)
-        return self.idle()
-
-    # -- the loop -----------------------------------------------------------
-
-    def _run(self):
-        asyncio.set_event_loop(self._loop)
+    def _on_start(self):
         tick = min(0.1, self.timeout / 4)
         self._loop.call_soon(self._sweep, tick)
-        self._loop.call_later(ADOPT_INTERVAL, self._adopt_orphans)
-        self._loop.call_soon(self._pump)
-        try:
-            self._loop.run_forever()
-        finally:
-            self._flush_acks()
-            for server in self.servers:
-                if server.sock is not None:
-                    self._loop.remove_reader(server.sock)
-                    server.sock.close()
-            self._loop.close()
 
-    def _enqueue(self, records):
-        self._queue.extend(records)
-        self._pump()
-
-    def _adopt_orphans(self):
-        try:
-            self._queue.extend(self.spool.adopt_orphans())
-        except OSError as exc:
-            LOG.error('Cannot look for orphaned spool lanes: %s', exc)
-        self._loop.call_later(ADOPT_INTERVAL, self._adopt_orphans)
-        self._pump()
+    def _on_close(self):
+        for server in self.servers:
+            if server.sock is not None:
+                self._loop.remove_reader(server.sock)
+                server.sock.close()
 
     async def _connect(self, server):
         try:
@@ -240,7 +181,7 @@ class AccountingClient:
             pkt, raw = self._encode(record, ident)
         except Exception as exc:
             server.free_ids.append(ident)
-            self._quarantine(record, 'cannot be encoded: %s' % exc)
+            self._park(record, 'cannot be encoded: %s' % exc)
             return
         attempt = _Attempt(record, ident, raw, pkt, now, server.epoch)
         server.in_flight[ident] = attempt
@@ -259,14 +200,6 @@ class AccountingClient:
         except OSError as exc:
             LOG.warning('Cannot send to RADIUS server %s: %s', server, exc)
 
-    def _quarantine(self, record, reason):
-        self.stats['quarantined'] += 1
-        try:
-            self.spool.quarantine_record(record, reason)
-        except OSError as exc:
-            LOG.error('Record %s %s and cannot be quarantined (%s); it '
-                      'stays in the spool', record.id, reason, exc)
-
     def _readable(self, server):
         for _ in range(RECV_BATCH):
             try:
@@ -281,9 +214,6 @@ class AccountingClient:
                             server, exc)
                 break
             self._on_reply(server, data)
-        if self._acked and self._flush_handle is None:
-            self._flush_handle = self._loop.call_later(ACK_BATCH_DELAY,
-                                                       self._flush_acks)
         self._pump()
 
     def _on_reply(self, server, data):
@@ -307,20 +237,7 @@ class AccountingClient:
         del server.in_flight[attempt.id]
         server.free_ids.append(attempt.id)
         self._server_up(server)
-        self._acked.append(attempt.record)
-
-    def _flush_acks(self):
-        self._flush_handle = None
-        acked, self._acked = self._acked, []
-        if not acked:
-            return
-        try:
-            self.spool.ack(acked)
-        except OSError as exc:
-            LOG.error('Cannot record %d acknowledgement(s) in the spool '
-                      '(%s): they will be sent again after a restart',
-                      len(acked), exc)
-        self.stats['delivered'] += len(acked)
+        self._acknowledged(attempt.record)
 
     def _sweep(self, tick):
         """Retransmit or give up what timed out; wake up when servers do."""
@@ -348,8 +265,7 @@ class AccountingClient:
     def _give_up(self, server, attempt, silent):
         del server.in_flight[attempt.id]
         server.free_ids.append(attempt.id)
-        attempt.record.resend = True
-        self._queue.appendleft(attempt.record)
+        self._requeue(attempt.record)
         # Only an attempt sent since the server was last marked down says
         # something new about it (others were in flight already).
         if attempt.epoch == server.epoch:
