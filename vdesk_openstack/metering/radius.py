@@ -56,53 +56,65 @@ def _where(parsed_url):
     return '%s://%s' % (parsed_url.scheme, parsed_url.netloc)
 
 
-def _split_server(text, what):
+def _split_server(text, what, default_port=DEFAULT_PORT,
+                  error=RadiusPublisherError):
     try:
-        host, port = netutils.parse_host_port(text, default_port=DEFAULT_PORT)
+        host, port = netutils.parse_host_port(text, default_port=default_port)
     except ValueError as exc:
-        raise RadiusPublisherError('%s %r: %s' % (what, text, exc))
+        raise error('%s %r: %s' % (what, text, exc))
     if not host:
-        raise RadiusPublisherError('%s %r has no host' % (what, text))
+        raise error('%s %r has no host' % (what, text))
     if not 0 < int(port) < 65536:
-        raise RadiusPublisherError('%s %r: port out of range' % (what, text))
+        raise error('%s %r: port out of range' % (what, text))
     return host, int(port)
 
 
-def parse_options(conf, parsed_url):
-    """Return the publisher's options: URL query over ``[vdesk_radius]``."""
+def parse_options(conf, parsed_url, group=None, opt_list=None,
+                  aliases=None, repeatable=(), error=RadiusPublisherError):
+    """Return the publisher's options: URL query over ``[vdesk_radius]``.
+
+    Shared with the diameter:// publisher, which passes its own option
+    group; a ListOpt named in ``repeatable`` may be given several times in
+    the URL (each occurrence adds to the list).
+    """
     where = _where(parsed_url)
     metering_conf.register_opts(conf)
-    opts = {opt.dest: opt for opt in metering_conf.radius_opts}
-    group = conf[metering_conf.radius_group.name]
-    options = {name: group[name] for name in opts}
+    group = group or metering_conf.radius_group
+    opt_list = opt_list or metering_conf.radius_opts
+    aliases = URL_ALIASES if aliases is None else aliases
+    opts = {opt.dest: opt for opt in opt_list}
+    section = conf[group.name]
+    options = {name: section[name] for name in opts}
     try:
         query = urllib.parse.parse_qsl(parsed_url.query,
                                        keep_blank_values=True,
                                        strict_parsing=bool(parsed_url.query))
     except ValueError:
-        raise RadiusPublisherError('%s: the query of the publisher URL is '
-                                   'malformed' % where)
+        raise error('%s: the query of the publisher URL is malformed'
+                    % where)
     seen = set()
     for key, value in query:
-        name = URL_ALIASES.get(key, key)
+        name = aliases.get(key, key)
         if name not in opts:
-            raise RadiusPublisherError(
+            raise error(
                 '%s: unknown parameter %r; known: %s' % (
                     where, key, ', '.join(sorted(set(opts) |
-                                                 set(URL_ALIASES)))))
-        if name in seen:
-            raise RadiusPublisherError('%s: parameter %r given twice'
-                                       % (where, key))
-        seen.add(name)
+                                                 set(aliases)))))
+        if name in seen and name not in repeatable:
+            raise error('%s: parameter %r given twice' % (where, key))
         try:
-            options[name] = opts[name].type(value)
+            converted = opts[name].type(value)
         except ValueError as exc:
             shown = '<secret>' if opts[name].secret else repr(value)
-            raise RadiusPublisherError('%s: parameter %s=%s: %s'
-                                       % (where, key, shown, exc))
+            raise error('%s: parameter %s=%s: %s' % (where, key, shown, exc))
+        if name in repeatable and name in seen:
+            options[name] = list(options[name]) + list(converted)
+        else:
+            options[name] = converted
+        seen.add(name)
     if options['backoff_max'] < options['backoff_initial']:
-        raise RadiusPublisherError('%s: backoff_max is smaller than '
-                                   'backoff_initial' % where)
+        raise error('%s: backoff_max is smaller than backoff_initial'
+                    % where)
     return options
 
 
