@@ -50,8 +50,21 @@ class Subscriber:
 class HssDriver(metaclass=abc.ABCMeta):
     """Base of HSS drivers (entry points ``vdesk_openstack.hss.driver``)."""
 
+    #: Whether ``vdesk-manage subscriber add`` provisions K and OPc in this
+    #: driver (the embedded HSS), or only maps an IMSI to a plan while the
+    #: secrets stay in an external HLR/HSS.
+    keeps_secrets = True
+
     def __init__(self, conf):
         self.conf = conf
+
+    def decoy_amf(self):
+        """The AMF (2 bytes) of decoy challenges for unknown IMSIs.
+
+        AUTN carries the AMF in clear: a decoy must carry the one real
+        subscribers' vectors have. Default: ``[hss] amf``.
+        """
+        return bytes.fromhex(self.conf.hss.amf)
 
     # -- authentication ---------------------------------------------------
     @abc.abstractmethod

@@ -134,7 +134,6 @@ class Aka(base.AuthMethodHandler):
         super().__init__()
         self._hss = None
         self._store = None
-        self._amf = None
         self._lock = threading.Lock()
         self._granted = set()
         self._announcer = announce.Announcer(CONF)
@@ -152,7 +151,6 @@ class Aka(base.AuthMethodHandler):
                 conf, 'hss')
             self._store = challenges.ChallengeStore(
                 database, retries=conf.hss.sqn_retries)
-            self._amf = bytes.fromhex(conf.hss.amf)
             self._hss = driver
 
     @property
@@ -206,8 +204,9 @@ class Aka(base.AuthMethodHandler):
             known = True
         except hss_exc.SubscriberNotFound:
             LOG.info('AKA challenge requested for unknown IMSI %s', imsi)
-            # What a real vector costs, and the operator's AMF in clear.
-            vector = vectors.decoy_vector(self._amf)
+            # What a real vector costs, and the AMF real vectors carry
+            # (the operator's, or the HLR's) in clear.
+            vector = vectors.decoy_vector(self.hss.decoy_amf())
             known = False
         context = secrets.token_urlsafe(32)
         self.store.store(context, challenges.Challenge(
