@@ -183,12 +183,9 @@ class DiameterClient(sender.SpoolingClient):
                    'Destination-Realm': destination_realm}
         if destination_host:
             routing['Destination-Host'] = destination_host
-            drec.AVPS.setdefault('Destination-Host',
-                                 (293, 0, drec.OCTETS, True))
         self._routing = drec.encode_avps(routing)
-        self._write_buffers = {}
 
-    # -- loop hooks ------------------------------------------------------------
+    # -- loop hooks ---
 
     def _on_start(self):
         tick = min(0.1, self.timeout / 4)
@@ -217,7 +214,7 @@ class DiameterClient(sender.SpoolingClient):
             if peer.transport is not None:
                 peer.transport.abort()
 
-    # -- connections -----------------------------------------------------------
+    # -- connections ---
 
     async def _connect(self, peer):
         try:
@@ -306,7 +303,7 @@ class DiameterClient(sender.SpoolingClient):
         peer.failures = 0
         peer.dead_until = 0.0
 
-    # -- incoming ----------------------------------------------------------------
+    # -- incoming ---
 
     def _on_message(self, peer, data):
         peer.last_heard = time.monotonic()
@@ -402,7 +399,7 @@ class DiameterClient(sender.SpoolingClient):
     def _after_read(self):
         self._pump()
 
-    # -- sending ---------------------------------------------------------------
+    # -- sending ---
 
     def _choose(self, now):
         """The peer for the next record, or None to wait.
@@ -474,7 +471,7 @@ class DiameterClient(sender.SpoolingClient):
         peer.in_flight[hop] = _Attempt(record, time.monotonic())
         return raw
 
-    # -- timers ------------------------------------------------------------------
+    # -- timers ---
 
     def _sweep(self, tick):
         now = time.monotonic()

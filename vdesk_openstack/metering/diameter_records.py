@@ -46,6 +46,7 @@ AVPS = {
     'Session-Id': (263, 0, UTF8, True),
     'Origin-Host': (264, 0, OCTETS, True),
     'Destination-Realm': (283, 0, OCTETS, True),
+    'Destination-Host': (293, 0, OCTETS, True),
     'Termination-Cause': (295, 0, U32, True),
     'Origin-Realm': (296, 0, OCTETS, True),
     'Accounting-Input-Octets': (363, 0, U64, True),

@@ -62,6 +62,7 @@ COLUMNS = (
     ('NAS-Identifier', 'bytea'),
     ('Origin-State-Id', 'integer'),
 )
+DICTIONARIES = ('dict_nasreq', 'dict_dcca', 'dict_dcca_3gpp')
 REQUIRED = ('Session-Id', 'Origin-Host', 'Origin-Realm',
             'Accounting-Record-Type', 'Accounting-Record-Number')
 
@@ -76,10 +77,7 @@ ListenOn = "127.0.0.1";
 ThreadsPerServer = %(threads)d;
 TLS_Cred = "%(cert)s", "%(key)s";
 TLS_CA = "%(cert)s";
-LoadExtension = "%(ext)s/dict_nasreq.fdx";
-LoadExtension = "%(ext)s/dict_dcca.fdx";
-LoadExtension = "%(ext)s/dict_dcca_3gpp.fdx";
-LoadExtension = "%(ext)s/acl_wl.fdx" : "%(acl)s";
+%(dictionaries)sLoadExtension = "%(ext)s/acl_wl.fdx" : "%(acl)s";
 LoadExtension = "%(app_acct)s" : "%(acct)s";
 """
 
@@ -112,9 +110,12 @@ class ChargingDataFunction(fixtures.Fixture):
     :param realm: its realm: the publishers' ``destination_realm``
     :param clients: Diameter identities allowed to connect (acl_wl
         patterns, ``*.realm`` accepted); others get DIAMETER_UNKNOWN_PEER
-    :param required: AVPs an ACR must carry beyond the base ones: one
-        lacking any is refused with a permanent error (5xxx), as a CDF
-        refuses a record it cannot rate
+    :param required: AVPs app_acct requires beyond the base ones (beware:
+        app_acct then leaves an ACR lacking one unanswered)
+    :param dictionaries: freeDiameter dictionary extensions to load; an
+        ACR with a mandatory (M bit) AVP the CDF's dictionary lacks is
+        refused with 5001 DIAMETER_AVP_UNSUPPORTED (without
+        ``dict_dcca_3gpp``: every ACR, for its 3GPP Service-Information)
     :param workdir: where the configuration goes (default: a temporary
         directory removed by cleanUp)
     :param pg: libpq connection parameters of the PostgreSQL server
@@ -123,13 +124,15 @@ class ChargingDataFunction(fixtures.Fixture):
     ready_timeout = 30
 
     def __init__(self, identity='cdf.vdesk.test', realm='vdesk.test',
-                 clients=('*.vdesk.test',), required=(), workdir=None,
+                 clients=('*.vdesk.test',), required=(),
+                 dictionaries=DICTIONARIES, workdir=None,
                  pg='host=127.0.0.1 port=5432 user=postgres', threads=4):
         super().__init__()
         self.identity = identity
         self.realm = realm
         self.clients = tuple(clients)
         self.required = tuple(required)
+        self.dictionaries = tuple(dictionaries)
         self.workdir = workdir
         self.pg = pg
         self.threads = threads
@@ -218,6 +221,9 @@ class ChargingDataFunction(fixtures.Fixture):
             f.write(FD_CONF % {
                 'identity': self.identity, 'realm': self.realm,
                 'port': self.port, 'threads': self.threads,
+                'dictionaries': ''.join(
+                    'LoadExtension = "%s/%s.fdx";\n' % (EXTENSIONS, d)
+                    for d in self.dictionaries),
                 'cert': cert, 'key': key, 'ext': EXTENSIONS, 'acl': acl,
                 'app_acct': APP_ACCT, 'acct': acct})
 
