@@ -49,8 +49,7 @@ authenticate {
     }
 }
 preacct {
-    preprocess
-    acct_unique
+%(preacct)s
 }
 accounting {
 %(accounting)s
@@ -132,13 +131,18 @@ class FreeRadius(fixtures.Fixture):
         without a valid Message-Authenticator
     :param dedupe: write an accounting record only for the first request
         with its Vdesk-Record-Id, as an exact charging server does
+    :param detail_only: accounting does nothing but write the ``detail``
+        file (no ``preprocess``/``acct_unique``): for throughput
+        measurements, where the server must not be the bottleneck
     """
 
     ready_timeout = 30
 
     def __init__(self, secret='testing123',
-                 require_message_authenticator=False, dedupe=False):
+                 require_message_authenticator=False, dedupe=False,
+                 detail_only=False):
         super().__init__()
+        self.detail_only = detail_only
         self.dedupe = dedupe
         self.secret = secret
         self.require_message_authenticator = require_message_authenticator
@@ -192,6 +196,8 @@ class FreeRadius(fixtures.Fixture):
                                'default'), 'w') as f:
             f.write(SITE % {'auth_port': self.auth_port,
                             'acct_port': self.acct_port,
+                            'preacct': '' if self.detail_only else
+                            '    preprocess\n    acct_unique',
                             'accounting': DEDUPE_ACCOUNTING if self.dedupe
                             else '    detail'})
         if self.dedupe:

@@ -100,7 +100,7 @@ def main():
     from ceilometer import service
     conf = service.prepare_service([], [])
     workdir = tempfile.mkdtemp(prefix='bench-radius-')
-    server = freeradius.FreeRadius(secret=SECRET)
+    server = freeradius.FreeRadius(secret=SECRET, detail_only=True)
     server.setUp()
     totals = collections.defaultdict(float)
     lost = collections.Counter()
