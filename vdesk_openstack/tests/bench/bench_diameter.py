@@ -72,9 +72,8 @@ def _run_python_diameter(cdf, published):
     origin_host = 'pydiameter.vdesk.test'
     messages = _acrs(published, origin_host, cdf.realm)
     node = Node(origin_host, 'vdesk.test')
-    peer = node.add_peer('aaa://%s:%d;transport=tcp' % (cdf.identity,
-                                                       cdf.port),
-                         cdf.realm, ip_addresses=['127.0.0.1'],
+    uri = 'aaa://%s:%d;transport=tcp' % (cdf.identity, cdf.port)
+    peer = node.add_peer(uri, cdf.realm, ip_addresses=['127.0.0.1'],
                          is_persistent=True)
     app = application.SimpleThreadingApplication(
         dc.APP_DIAMETER_BASE_ACCOUNTING, is_acct_application=True)

@@ -1,0 +1,124 @@
+"""Pure parts of the diameter:// publisher: records, encoding, options."""
+
+import struct
+import urllib.parse
+
+from ceilometer import service
+from diameter.message import Message
+import fixtures
+import testtools
+
+from vdesk_openstack.metering import diameter
+from vdesk_openstack.metering import diameter_client
+from vdesk_openstack.metering import diameter_records as drec
+from vdesk_openstack.tests.functional.metering import events
+
+
+class RecordTest(testtools.TestCase):
+
+    def test_record_types_and_avps(self):
+        start, update, end = events.charged_sessions(3, 'u')
+        _id, avps = drec.record_from_event(start, 0, 'pub.example.net', 300)
+        self.assertEqual('pub.example.net;vdesk;u-session-0',
+                         avps['Session-Id'])
+        self.assertEqual((2, 0, 3, 300), (
+            avps['Accounting-Record-Type'],
+            avps['Accounting-Record-Number'], avps['Acct-Application-Id'],
+            avps['Acct-Interim-Interval']))
+        self.assertNotIn('Acct-Session-Time', avps)
+        self.assertEqual({'Subscription-Id': {
+            'Subscription-Id-Type': 1,
+            'Subscription-Id-Data': '001010000000000'}},
+            avps['Service-Information'])
+        _id, avps = drec.record_from_event(update, 1, 'pub.example.net', 300)
+        self.assertEqual((3, 1, 300), (avps['Accounting-Record-Type'],
+                                       avps['Accounting-Record-Number'],
+                                       avps['Acct-Session-Time']))
+        _id, avps = drec.record_from_event(end, 2, 'pub.example.net', 300)
+        self.assertEqual((4, 1), (avps['Accounting-Record-Type'],
+                                  avps['Termination-Cause']))
+        self.assertNotIn('Acct-Interim-Interval', avps)
+
+    def test_invalid_event(self):
+        event = events.session_event('update', 'm', 's', '00101',
+                                     duration_s=-1)
+        self.assertRaises(drec.InvalidEvent, drec.record_from_event, event,
+                          1, 'h', 0)
+        event = events.charged_sessions(1, 'x')[0]
+        event.traits = [t for t in event.traits if t.name != 'subscriber']
+        self.assertRaises(drec.InvalidEvent, drec.session_key, event)
+
+    def test_encoding_parses_back(self):
+        event = events.charged_sessions(1, 'enc')[0]
+        _id, avps = drec.record_from_event(event, 0, 'h.example.net', 60)
+        body = drec.encode_avps(avps)
+        raw = struct.pack('!IIIII', (1 << 24) | (20 + len(body)),
+                          (0xc0 << 24) | 271, 3, 1, 2) + body
+        msg = Message.from_bytes(raw)
+        self.assertEqual('h.example.net;vdesk;enc-session-0', msg.session_id)
+        self.assertEqual(2, msg.accounting_record_type)
+        self.assertEqual(0, msg.accounting_record_number)
+        self.assertEqual('001010000000000', msg.user_name)
+        self.assertEqual(1767323045, int(msg.event_timestamp.timestamp()))
+        self.assertEqual(0, len(body) % 4)
+
+    def test_scan_answer(self):
+        body = (drec.encode_avp('Session-Id', 's') +
+                struct.pack('!IIII', 268, (0x40 << 24) | 12, 5001, 0)[:12] +
+                struct.pack('!II', 281, 8 + 3) + b'bad\0')
+        raw = struct.pack('!IIIII', (1 << 24) | (20 + len(body)),
+                          271, 3, 1, 2) + body
+        self.assertEqual((5001, 'bad'), diameter_client._scan_answer(raw))
+
+
+class SessionNumbersTest(testtools.TestCase):
+
+    def test_numbers_per_session_durable_and_idempotent(self):
+        path = self.useFixture(fixtures.TempDir()).path
+        numbers = drec.SessionNumbers(path, keep=1)
+        self.assertEqual([0, 0, 1], numbers.assign(
+            [('a0', 'A', False), ('b0', 'B', False), ('a1', 'A', False)]))
+        self.assertEqual([1], numbers.assign([('a1', 'A', False)]))
+        numbers.close()
+        numbers = drec.SessionNumbers(path, keep=1)
+        self.assertEqual([2, 1], numbers.assign(
+            [('a2', 'A', True), ('b1', 'B', False)]))
+        self.assertEqual([2], numbers.assign([('a2', 'A', True)]))
+        # a second closed session: the first one's rows go (keep=1)
+        self.assertEqual([2], numbers.assign([('b2', 'B', True)]))
+        self.assertEqual([0], numbers.assign([('a9', 'A', False)]))
+        numbers.close()
+
+
+class OptionsTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.conf = service.prepare_service([], [])
+        self.spool = self.useFixture(fixtures.TempDir()).path
+
+    def parse(self, query):
+        return diameter.parse_options(self.conf, urllib.parse.urlparse(
+            'diameter://cdf.example.net?' + query))
+
+    def test_failover_repeated_and_defaults(self):
+        options = self.parse('origin_host=pub.example.net&destination_realm='
+                             'example.net&failover=a:1&failover=b')
+        self.assertEqual(['a:1', 'b'], options['failover'])
+        self.assertEqual('example.net', options['origin_realm'])
+        self.assertEqual(300, options['interim_interval'])
+
+    def test_bad_input_is_explained(self):
+        exc = self.assertRaises(diameter.DiameterPublisherError, self.parse,
+                                'origin_host=pub.example.net')
+        self.assertIn('no destination_realm', str(exc))
+        exc = self.assertRaises(diameter.DiameterPublisherError, self.parse,
+                                'origin_host=bad_name&destination_realm=r')
+        self.assertIn('not a Diameter identity', str(exc))
+        exc = self.assertRaises(diameter.DiameterPublisherError, self.parse,
+                                'destination_realm=r&colour=blue')
+        self.assertIn("unknown parameter 'colour'", str(exc))
+        exc = self.assertRaises(
+            diameter.DiameterPublisherError, self.parse,
+            'destination_realm=r&timeout=1&timeout=2')
+        self.assertIn('given twice', str(exc))
