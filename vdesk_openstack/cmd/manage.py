@@ -4,6 +4,8 @@
     vdesk-manage --config-file vdesk.conf subscriber add --imsi IMSI \\
         --k HEX32 (--opc HEX32 | --op HEX32) [--sqn HEX12] [--amf HEX4] \\
         [--plan NAME]
+    vdesk-manage --config-file vdesk.conf subscriber add --imsi IMSI \\
+        --plan NAME            # [hss] driver = gsup: secrets in the HLR
     vdesk-manage --config-file vdesk.conf plan add NAME --vcpus N \\
         --ram-mb N --disk-gb N --priority TIER [--image REF]
     vdesk-manage config render --target TARGET [--current FILE] \\
@@ -92,14 +94,17 @@ def build_parser():
     sub_cmds = sub.add_subparsers(dest='action', required=True)
     add = sub_cmds.add_parser('add', help='provision a subscriber')
     add.add_argument('--imsi', required=True)
-    add.add_argument('--k', required=True, metavar='HEX32',
-                     help='subscriber key K (128 bits)')
-    secret = add.add_mutually_exclusive_group(required=True)
+    add.add_argument('--k', metavar='HEX32',
+                     help='subscriber key K (128 bits); required by the '
+                          'embedded HSS, refused by a driver whose secrets '
+                          'stay in the operator\'s HLR ([hss] driver = '
+                          'gsup), which only maps the IMSI to --plan')
+    secret = add.add_mutually_exclusive_group()
     secret.add_argument('--opc', metavar='HEX32', help='OPc (128 bits)')
     secret.add_argument('--op', metavar='HEX32',
                         help='operator variant OP; OPc is derived and only '
                              'OPc is stored')
-    add.add_argument('--sqn', default='000000000000', metavar='HEX12',
+    add.add_argument('--sqn', metavar='HEX12',
                      help='last SQN issued (default 0); the next challenge '
                           'uses a higher one')
     add.add_argument('--amf', metavar='HEX4',
@@ -151,14 +156,39 @@ def build_parser():
     return parser
 
 
+def _subscriber_map(driver, args):
+    # The secrets stay in the operator's HLR: only the IMSI -> plan map.
+    given = [name for name in ('k', 'opc', 'op', 'sqn', 'amf')
+             if getattr(args, name) is not None]
+    if given:
+        raise CliError(
+            'the %s HSS driver keeps K, OPc and the SQN in the operator\'s '
+            'HLR: provision them there, and map the subscriber here with '
+            '--imsi and --plan only (not %s)'
+            % (driver.conf.hss.driver,
+               ', '.join('--' + name for name in given)))
+    imsi = validation.imsi(args.imsi)
+    plan = validation.plan_name(args.plan) if args.plan else None
+    return driver.add_subscriber(imsi, plan=plan).to_dict()
+
+
 def _subscriber_add(driver, args):
+    if not getattr(driver, 'keeps_secrets', True):
+        return _subscriber_map(driver, args)
+    if args.k is None:
+        raise CliError('the arguments --k and one of --opc --op are '
+                       'required by the %s HSS driver'
+                       % driver.conf.hss.driver)
+    if args.opc is None and args.op is None:
+        raise CliError('one of the arguments --opc --op is required')
     imsi = validation.imsi(args.imsi)
     k = validation.hex_bytes(args.k, 16, '--k')
     if args.opc is not None:
         opc = validation.hex_bytes(args.opc, 16, '--opc')
     else:
         opc = milenage.opc(k, validation.hex_bytes(args.op, 16, '--op'))
-    sqn = int.from_bytes(validation.hex_bytes(args.sqn, 6, '--sqn'), 'big')
+    sqn = int.from_bytes(validation.hex_bytes(args.sqn or '000000000000', 6,
+                                              '--sqn'), 'big')
     amf = validation.hex_bytes(args.amf or driver.conf.hss.amf, 2, '--amf')
     plan = validation.plan_name(args.plan) if args.plan else None
     return driver.add_subscriber(imsi, k, opc, sqn=sqn, amf=amf,

@@ -55,6 +55,15 @@ class HssDriver(metaclass=abc.ABCMeta):
     #: secrets stay in an external HLR/HSS.
     keeps_secrets = True
 
+    #: Whether the gateway answers a USIM's first AUTS of a login with a
+    #: fresh challenge before asking :meth:`resynchronise` (on a second
+    #: AUTS). For an HSS whose resynchronisation always resets SQN_HE to
+    #: SQN_MS (osmo-hlr's), even when SQN_HE is ahead: a USIM that refused
+    #: a vector because a later one of the same IND slot was used first
+    #: (concurrent logins) takes the next fresh vector, and the reset
+    #: would move SQN_HE back below vectors still outstanding.
+    fresh_challenge_before_resync = False
+
     def __init__(self, conf):
         self.conf = conf
 

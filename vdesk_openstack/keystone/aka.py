@@ -9,6 +9,9 @@ it in two round trips on ``POST /v3/auth/tokens``:
 2. the same with ``"context"`` and ``"res"`` -> a token for the user named
    IMSI, created on first success; or with ``"auts"`` when the SIM found the
    SQN stale -> the HSS resynchronises and a new challenge comes back.
+   With an HSS that resynchronises by resetting its SQN (an HLR), the
+   first AUTS of a login gets a fresh challenge, and only a second one a
+   resynchronisation (:attr:`HssDriver.fresh_challenge_before_resync`).
 
 The challenge state lives in the HSS database
 (:mod:`vdesk_openstack.hss.challenges`), so any Keystone worker or node can
@@ -63,6 +66,11 @@ _FAILED = 'SIM authentication failed'
 _MALFORMED = 'Invalid SIM authentication request'
 # Largest capabilities object (JSON) a UE may attach to its answer.
 _MAX_CAPABILITIES = 2048
+# Suffix of the context of a challenge sent in answer to an AUTS: an AUTS
+# answering it goes to the HSS. Outside the token's alphabet, so no other
+# context ends with it; stored (as a digest) like any context, so it cannot
+# be forged.
+_AFTER_AUTS = '.'
 # Users whose role assignment this process has checked: bounded, because a
 # node may see millions of subscribers.
 _GRANT_CACHE_SIZE = 100000
@@ -191,7 +199,7 @@ class Aka(base.AuthMethodHandler):
         raise exception.Unauthorized(_FAILED)
 
     # -- step 1 -----------------------------------------------------------
-    def _challenge(self, imsi):
+    def _challenge(self, imsi, after_auts=False):
         # Counted before the HSS is asked: a refused request advances no
         # SQN and stores no challenge. Unknown IMSIs are counted alike.
         address = client_address()
@@ -209,6 +217,8 @@ class Aka(base.AuthMethodHandler):
             vector = vectors.decoy_vector(self.hss.decoy_amf())
             known = False
         context = secrets.token_urlsafe(32)
+        if after_auts:
+            context += _AFTER_AUTS
         self.store.store(context, challenges.Challenge(
             imsi=imsi, rand=vector.rand,
             xres_digest=(challenges.xres_digest(context, vector.xres)
@@ -242,12 +252,19 @@ class Aka(base.AuthMethodHandler):
         if challenge.xres_digest is None:
             self._fail(imsi, 'unknown subscriber')
         if auts is not None:
+            if (getattr(self.hss, 'fresh_challenge_before_resync', False)
+                    and not context.endswith(_AFTER_AUTS)):
+                # Likely a vector used after a later one of its IND slot
+                # (concurrent logins): the next vector is above both.
+                LOG.info('USIM of %s refused the SQN; sending a fresh '
+                         'challenge before resynchronising', imsi)
+                return self._challenge(imsi, after_auts=True)
             try:
                 self.hss.resynchronise(imsi, challenge.rand, auts)
             except hss_exc.ResyncFailed:
                 self._fail(imsi, 'invalid AUTS')
             LOG.info('SQN of %s resynchronised from AUTS', imsi)
-            return self._challenge(imsi)
+            return self._challenge(imsi, after_auts=True)
         expected = challenges.xres_digest(context, res)
         if not hmac.compare_digest(expected, challenge.xres_digest):
             self._fail(imsi, 'wrong RES')

@@ -1,18 +1,21 @@
 """A thread-safe GSUP client: pooled connections, failover and backoff.
 
-Each Keystone worker process keeps a small pool of TCP connections to the
-HLR and reuses them across requests: a login costs one GSUP round trip,
-not a TCP and IPA handshake. A connection carries one request at a time
-(the thread holding it has it to itself), so requests of concurrent
-logins run on distinct connections.
+Each Keystone worker process keeps a pool of up to ``max_connections``
+TCP connections to the HLR and reuses them across requests: once the pool
+is full a login costs one GSUP round trip, not a TCP and IPA handshake. A
+connection carries one request at a time (the thread holding it has it to
+itself). Requests take the connection idle the longest: successive
+requests rotate over the pool.
 
 Every connection introduces itself with a name of its own,
 ``<ipa_name>-<host>-<pid>-<n>``: the HLR routes each answer to the
 connection registered under the requester's name, so two connections
 sharing a name would get each other's answers. The HLR also assigns an
-IND (the low 5 bits of the SQN, TS 33.102 Annex C) per name: concurrent
-logins of one subscriber through distinct connections get vectors in
-distinct IND slots, which the USIM accepts in any order.
+IND (the low 5 bits of the SQN, TS 33.102 Annex C) per name, so the
+rotation cycles a subscriber's successive vectors over as many IND slots
+as there are connections -- what Annex C's IND cycling is for: the USIM
+accepts vectors of distinct slots in any order, so concurrent logins of
+one subscriber do not invalidate each other.
 
 Servers are tried in the configured order. A server that refused a
 connection or failed a request is avoided for a backoff period (doubling
@@ -27,6 +30,7 @@ connection that timed out is closed (a late answer must not be read as
 the answer to the next request).
 """
 
+import collections
 import os
 import socket
 import threading
@@ -215,7 +219,7 @@ class GsupClient(object):
         self._connect_fn = connect
         self._lock = threading.Lock()
         self._available = threading.Condition(self._lock)
-        self._idle = []
+        self._idle = collections.deque()
         self._open = 0
         self._serial = 0
         self._pid = os.getpid()
@@ -226,19 +230,23 @@ class GsupClient(object):
         # A forked child must not share its parent's sockets.
         if os.getpid() != self._pid:
             self._pid = os.getpid()
-            self._idle = []
+            self._idle = collections.deque()
             self._open = 0
 
     def _checkout(self, deadline):
-        """An idle connection, or None if the caller may open a new one."""
+        """An idle connection, or None if the caller may open a new one.
+
+        The pool grows to ``max_connections`` first (one more IND slot per
+        connection), then hands out the connection idle the longest.
+        """
         with self._available:
             self._check_fork()
             while True:
-                if self._idle:
-                    return self._idle.pop()
                 if self._open < self.max_connections:
                     self._open += 1
                     return None
+                if self._idle:
+                    return self._idle.popleft()
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise HlrUnavailable(
@@ -263,9 +271,19 @@ class GsupClient(object):
     def close(self):
         """Close the idle connections (busy ones close when released)."""
         with self._available:
-            idle, self._idle = self._idle, []
+            idle, self._idle = list(self._idle), collections.deque()
             self._open -= len(idle)
         for conn in idle:
+            conn.close()
+
+    def _drop_idle(self, server):
+        with self._available:
+            dropped = [c for c in self._idle if c.server == server]
+            self._idle = collections.deque(
+                c for c in self._idle if c.server != server)
+            self._open -= len(dropped)
+            self._available.notify_all()
+        for conn in dropped:
             conn.close()
 
     def _new_name(self):
@@ -294,11 +312,15 @@ class GsupClient(object):
                     sock.close()
                 delay = self.backoff.failed(index)
                 tried.append(_label(server))
-                errors.append('%s: %s' % (_label(server), _reason(e)))
+                if isinstance(e, socket.timeout):
+                    errors.append('%s did not answer within %.1f s' % (
+                        _label(server), self.timeout))
+                else:
+                    errors.append('%s: %s' % (_label(server), _reason(e)))
                 LOG.warning('HLR %s unreachable (%s); avoided for %.1f s',
                             _label(server), _reason(e), delay)
         raise HlrUnavailable('no HLR reachable (%s)' % '; '.join(
-            errors or ['timeout %.1f s' % self.timeout]))
+            errors or ['none answered within %.1f s' % self.timeout]))
 
     def _preferred_ready(self, conn):
         """Whether a better server than ``conn``'s may be tried again."""
@@ -336,9 +358,11 @@ class GsupClient(object):
                 if (reused and not timed_out and
                         isinstance(e, ConnectionError)):
                     # A pooled connection the HLR closed (restarted):
-                    # retry at once on a fresh one.
+                    # so are the other idle ones to that HLR. Retry at
+                    # once on a fresh one.
                     LOG.info('Connection to HLR %s lost; reconnecting',
                              label)
+                    self._drop_idle(conn.server)
                     continue
                 if conn is not None:
                     self.backoff.failed(conn.index)

@@ -50,6 +50,8 @@ class GsupHss(api.HssDriver):
     """HSS driver asking an HLR over GSUP; thread-safe, one per process."""
 
     keeps_secrets = False
+    # osmo-hlr resets its SQN to SQN_MS on every AUTS.
+    fresh_challenge_before_resync = True
 
     def __init__(self, conf):
         super().__init__(conf)
