@@ -21,6 +21,7 @@ from keystoneauth1 import session as ks_session
 import requests
 import testtools
 
+from vdesk_openstack.aka import exceptions as aka_exc
 from vdesk_openstack.aka import milenage
 from vdesk_openstack.aka import sqn as aka_sqn
 from vdesk_openstack.aka import usim as aka_usim
@@ -199,7 +200,7 @@ class GsupKeystoneTest(testtools.TestCase):
         # A USIM with another K refuses the network (MAC failure).
         stranger = aka_usim.Usim(os.urandom(16), bytes.fromhex(sub.opc))
         challenge = self.challenge(sub.imsi)
-        self.assertRaises(Exception, stranger.authenticate,
+        self.assertRaises(aka_exc.MacFailure, stranger.authenticate,
                           bytes.fromhex(challenge['rand']),
                           bytes.fromhex(challenge['autn']))
 
