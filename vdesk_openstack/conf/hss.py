@@ -94,9 +94,13 @@ hss_gsup_opts = [
                       'the generic 401 (and an ERROR log line naming the '
                       'HLR); the next login tries again.'),
     cfg.IntOpt('max_connections', default=8, min=1, max=64,
-               help='GSUP connections each Keystone process keeps open '
-                    'and reuses. A connection carries one request at a '
-                    'time: set it to the threads per Keystone process.'),
+               help='GSUP connections each Keystone process opens and '
+                    'reuses, in turn. A connection carries one request at '
+                    'a time, and has an IND slot of its own in the HLR: a '
+                    'subscriber\'s successive vectors cycle over that many '
+                    'slots, so concurrent logins of one SIM do not '
+                    'invalidate each other. At least the threads of a '
+                    'Keystone process; at most 32 (the IND slots).'),
     cfg.FloatOpt('backoff_max', default=30.0, min=0.0, max=3600.0,
                  help='Longest time in seconds a failed HLR is avoided '
                       'while another configured HLR answers. The backoff '
