@@ -350,8 +350,13 @@ class GsupClient(object):
             except HlrUnavailable:
                 self._discard(conn)
                 raise
-            except (OSError, ipa.ProtocolError,
-                    protocol.MalformedMessage) as e:
+            except protocol.MalformedMessage as e:
+                # A whole frame was read: the stream is still in step, the
+                # HLR up; only this answer is unusable.
+                self._checkin(conn)
+                raise HlrUnavailable('HLR %s sent an unusable answer: %s'
+                                     % (_label(conn.server), e)) from None
+            except (OSError, ipa.ProtocolError) as e:
                 self._discard(conn)
                 label = _label(conn.server) if conn else '?'
                 timed_out = isinstance(e, socket.timeout)

@@ -271,3 +271,21 @@ class GsupClientTest(testtools.TestCase):
             '09010800010100000000f1020102'))
         answer = gsup_client.send_auth_info(IMSI)
         self.assertEqual(protocol.CAUSE_IMSI_UNKNOWN, answer.cause)
+
+    def test_unusable_answer_keeps_the_connection(self):
+        net, gsup_client = self.make({A: 'ok'}, servers=(A,),
+                                     max_connections=1)
+        gsup_client.send_auth_info(IMSI)
+        sock = net.sockets[0]
+        sock.mode = 'silent'
+        # GSM triplet only: no UMTS parameters.
+        sock.inbox += ipa.gsup_frame(bytes.fromhex(
+            '0a010800010100000000f1030c2004aaaaaaaa2104bbbbbbbb'))
+        e = self.assertRaises(client.HlrUnavailable,
+                              gsup_client.send_auth_info, IMSI)
+        self.assertIn('unusable answer', str(e))
+        self.assertFalse(sock.closed)
+        self.assertTrue(gsup_client.backoff.available(0))
+        sock.mode = 'ok'
+        self.assertTrue(gsup_client.send_auth_info(IMSI).ok)
+        self.assertEqual(1, len(net.connects))
