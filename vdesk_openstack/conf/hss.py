@@ -93,7 +93,7 @@ hss_gsup_opts = [
                       'that does not answer in time fails the login with '
                       'the generic 401 (and an ERROR log line naming the '
                       'HLR); the next login tries again.'),
-    cfg.IntOpt('max_connections', default=8, min=1, max=64,
+    cfg.IntOpt('max_connections', default=8, min=1, max=32,
                help='GSUP connections each Keystone process opens and '
                     'reuses, in turn. A connection carries one request at '
                     'a time, and has an IND slot of its own in the HLR: a '

@@ -8,7 +8,9 @@ Two figures, each against a baseline measured in the same run:
    servers belong to one deployment (same database, keys, gunicorn
    workers and threads) and differ only in ``[hss] driver``; logins are
    interleaved so machine noise hits both alike. Target: gsup median <=
-   1.3 x sql median.
+   1.3 x sql median. Alongside, the challenge step for a known IMSI vs an
+   unknown one (the decoy path): both cost one HLR round trip, so their
+   times and body sizes should match.
 2. GSUP vectors per second one Keystone worker process gets (the driver's
    pooled, thread-safe client, as many threads as a gunicorn worker has),
    against osmo-hlr's capacity measured by a pipelined client on one
@@ -44,6 +46,7 @@ WORKER_THREADS = 4  # the sandbox's gunicorn threads per worker
 RATE_SECONDS = 3.0
 PIPELINE_REQUESTS = 6000
 PIPELINE_WINDOW = 64
+UNKNOWN_IMSI = '001019999999999'
 SCOPE = {'project': {'name': keystone.SUBSCRIBER_PROJECT,
                      'domain': {'name': keystone.SUBSCRIBER_DOMAIN}}}
 
@@ -123,7 +126,38 @@ def compare_logins(system, hlr, gsup_conf):
     print('  ratio gsup/sql (median): %.3f   target <= %.2f: %s'
           % (ratio, TARGET, 'met' if ratio <= TARGET else 'NOT met'),
           flush=True)
+    compare_challenges(gsup_url, gsup_sub.imsi)
     return ratio
+
+
+def compare_challenges(url, known_imsi):
+    """Challenge step for a known vs an unknown IMSI (the decoy path)."""
+    http = requests.Session()
+    samples = {'known': [], 'unknown': []}
+    sizes = {'known': set(), 'unknown': set()}
+    imsis = {'known': known_imsi, 'unknown': UNKNOWN_IMSI}
+    for i in range(ROUNDS * 2):
+        order = ('known', 'unknown') if i % 2 else ('unknown', 'known')
+        for name in order:
+            body = {'auth': {'identity': {'methods': ['aka'], 'aka': {
+                'user': {'name': imsis[name]}}}, 'scope': SCOPE}}
+            t0 = time.perf_counter()
+            resp = http.post(url, json=body)
+            samples[name].append(time.perf_counter() - t0)
+            sizes[name].add(len(resp.content))
+    known_med, known_p90 = _ms(samples['known'])
+    unknown_med, unknown_p90 = _ms(samples['unknown'])
+    print('Challenge step through osmo-hlr, %d rounds, interleaved'
+          % (ROUNDS * 2))
+    print('  known IMSI         median %7.2f ms   p90 %7.2f ms  body %s B'
+          % (known_med, known_p90, '/'.join(map(str, sorted(
+              sizes['known'])))))
+    print('  unknown IMSI       median %7.2f ms   p90 %7.2f ms  body %s B'
+          % (unknown_med, unknown_p90, '/'.join(map(str, sorted(
+              sizes['unknown'])))))
+    print('  ratio unknown/known (median): %.3f' % (unknown_med / known_med),
+          flush=True)
+    return unknown_med / known_med
 
 
 def worker_rate(gsup_conf, imsi):
