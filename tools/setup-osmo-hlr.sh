@@ -37,7 +37,11 @@ $SUDO service osmo-hlr stop >/dev/null 2>&1 || true
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     $SUDO systemctl disable --now osmo-hlr >/dev/null 2>&1 || true
 fi
-packaged_pid=$(pgrep -f '^/usr/bin/osmo-hlr( |$).*(-c /etc/osmocom/osmo-hlr.cfg|$)' || true)
+# The packaged daemon runs with the packaged configuration (or none);
+# the tests' instances always name a configuration of their own.
+packaged_pid="$(pgrep -f '^(/usr/bin/)?osmo-hlr -c /etc/osmocom/osmo-hlr\.cfg' || true)
+$(pgrep -x -f '(/usr/bin/)?osmo-hlr' || true)"
+packaged_pid=$(echo $packaged_pid)
 if [ -n "$packaged_pid" ]; then
     # shellcheck disable=SC2086
     $SUDO kill $packaged_pid || true
