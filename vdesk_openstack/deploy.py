@@ -52,6 +52,13 @@ KEYSTONE_DEFAULT_METHODS = ('external', 'password', 'token', 'oauth1',
 NOVA_VERSIONED_FORMATS = ('versioned', 'both')
 
 CHARGING_EVENTS = 'vdesk.session.*'
+# The desktop service notifies on an exchange of its own; Ceilometer's
+# notification agents listen on it besides their default exchanges.
+CHARGING_EXCHANGE = 'vdesk'
+CEILOMETER_DEFAULT_EXCHANGES = ('nova', 'glance', 'neutron', 'cinder', 'heat',
+                                'keystone', 'trove', 'zaqar', 'swift',
+                                'ceilometer', 'magnum', 'dns', 'ironic',
+                                'aodh')
 CHARGING_SOURCE = 'vdesk_session_source'
 CHARGING_SINK = 'vdesk_charging_sink'
 DEFINITIONS_FILE = os.path.join(
@@ -141,6 +148,8 @@ def vdesk_settings(deployment, current=None):
     settings += _settings(desktops_conf.coordination_group.name, [
         ('backend_url', d.coordination_url)])
     # The engine refuses to start unless charging events reach the bus.
+    settings += _settings('DEFAULT', [
+        ('control_exchange', CHARGING_EXCHANGE)])
     settings += _settings('oslo_messaging_notifications', [
         ('driver', 'messagingv2'),
         ('transport_url', d.transport_url)])
@@ -244,14 +253,22 @@ def ceilometer_settings(deployment, current=None):
 
     The secret goes here, not in the pipeline: Ceilometer logs publisher
     URLs. Event errors must requeue the notification so a record that
-    could not be spooled is not lost.
+    could not be spooled is not lost. The agents listen on the desktop
+    service's exchange besides the ones they listen on already.
     """
+    current = current or {}
     d = deployment
+    exchanges = (current.get('notification', {}).get(
+        'notification_control_exchanges') or
+        list(CEILOMETER_DEFAULT_EXCHANGES))
     settings = _settings(metering_conf.radius_group.name, [
         ('secret', d.radius_secret),
         ('spool_dir', d.radius_spool_dir),
         ('nas_identifier', d.radius_nas_identifier)])
     settings += _settings('notification', [('ack_on_event_error', False)])
+    settings += [Setting('notification', 'notification_control_exchanges',
+                         value)
+                 for value in _append(list(exchanges), CHARGING_EXCHANGE)]
     return settings
 
 

@@ -18,9 +18,9 @@ import sys
 from oslo_log import log as logging
 
 from vdesk_openstack import conf as vdesk_conf
-from vdesk_openstack.desktops.api import wsgi
 from vdesk_openstack.desktops import charging
 from vdesk_openstack.desktops import engine as engine_mod
+from vdesk_openstack.desktops import service
 
 LOG = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def main(argv=None):
     logging.setup(conf, 'vdesk-engine')
     # Built exactly as the API builds it: same database, HSS, Nova user,
     # locks and charging notifier.
-    manager = wsgi.build_manager(conf)
+    manager = service.build_manager(conf)
     try:
         engine = engine_mod.Engine(conf, manager)
     except charging.NotConfigured as e:

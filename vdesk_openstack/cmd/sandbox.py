@@ -1,17 +1,23 @@
 """``vdesk-sandbox``: every component on loopback, on embedded defaults.
 
-    vdesk-sandbox [--subscribers N] [--hosts H] [--json]
-    vdesk-sandbox --serve [--subscribers N] [--hosts H]
+    vdesk-sandbox [--cloud fake|libvirt] [--subscribers N] [--hosts H] [--json]
+    vdesk-sandbox --serve [--cloud fake|libvirt] [--subscribers N]
 
-Starts the embedded HSS, a real Keystone with the ``aka`` method, Nova
-(API, conductor, scheduler with our filter and weigher, Placement, H fake
-computes in a desktop pool), the desktop service (API behind
-keystonemiddleware, manager, engine) and charging (Ceilometer's converter,
-our RADIUS publisher, FreeRADIUS when installed). Each simulated
-subscriber then does what a UE does: SIM login (AKA) -> desktop login ->
-wait until ACTIVE -> console -> logout; twice. Everything started is
-stopped at the end. Logs go to stderr; ``--json`` prints one JSON document
-on stdout.
+``--cloud libvirt`` runs a real cloud (:mod:`vdesk_openstack.sandbox.cloud`):
+Keystone with the ``aka`` method, Placement, Glance, the Neutron API, Nova's
+services with nova-compute on libvirt/QEMU, Ceilometer's notification agent
+with our RADIUS publisher, FreeRADIUS, vdesk-api under uwsgi and
+vdesk-engine, each in its own process over the machine's MariaDB and
+RabbitMQ; desktops are real guests built from Debian packages.
+
+``--cloud fake`` (the default) starts the same desktop service over
+Nova's in-process harness with H fake computes: fast, for tests
+(:mod:`vdesk_openstack.sandbox.system`).
+
+Each simulated subscriber then does what a UE does: SIM login (AKA) ->
+desktop login -> wait until ACTIVE -> console -> logout; twice. Everything
+started is stopped at the end, on errors and on SIGTERM/SIGINT. Logs go to
+stderr; ``--json`` prints one JSON document on stdout.
 
 ``--serve`` keeps everything running until SIGTERM/SIGINT; its first
 stdout line is one JSON object with the URLs, the admin credentials and
@@ -29,15 +35,12 @@ import sys
 import threading
 import time
 
-from vdesk_openstack.sandbox import nova as _nova  # noqa: F401 (env first)
+from keystoneauth1 import session as ks_session
 
-from keystoneauth1 import session as ks_session  # noqa: E402
-
-from vdesk_openstack.client.osc import commands  # noqa: E402
-from vdesk_openstack.client.osc import http  # noqa: E402
-from vdesk_openstack.client import v3aka  # noqa: E402
-from vdesk_openstack.sandbox import keystone  # noqa: E402
-from vdesk_openstack.sandbox import system as sandbox_system  # noqa: E402
+from vdesk_openstack.client.osc import commands
+from vdesk_openstack.client.osc import http
+from vdesk_openstack.client import v3aka
+from vdesk_openstack.sandbox import keystone
 
 LOG = logging.getLogger('vdesk-sandbox')
 
@@ -67,9 +70,25 @@ def build_parser():
         description='Run every vdesk component on loopback.')
     parser.add_argument('--subscribers', type=_count(1, 200), default=3,
                         metavar='N', help='simulated subscribers (default 3)')
+    parser.add_argument('--cloud', choices=('fake', 'libvirt'),
+                        default='fake',
+                        help='fake: Nova\'s in-process harness with fake '
+                        'computes (fast; the default); libvirt: a real '
+                        'cloud, every service in its own process, desktops '
+                        'booted by libvirt/QEMU (needs root and '
+                        'tools/test-setup.sh)')
     parser.add_argument('--hosts', type=_count(1, 20), default=3,
                         metavar='H', help='fake compute hosts in the desktop '
-                        'pool (default 3)')
+                        'pool (default 3; --cloud fake only)')
+    parser.add_argument('--database-url', metavar='URL',
+                        default='mysql+pymysql://root@127.0.0.1',
+                        help='MariaDB server of the real cloud, without a '
+                        'database name (--cloud libvirt; default %(default)s)')
+    parser.add_argument('--transport-url', metavar='URL',
+                        default='rabbit://guest:guest@127.0.0.1:5672/',
+                        help='RabbitMQ of the real cloud; a vhost of its own '
+                        'is made for each run when rabbitmqctl is at hand '
+                        '(--cloud libvirt; default %(default)s)')
     parser.add_argument('--json', action='store_true',
                         help='print one JSON document on stdout')
     parser.add_argument('--serve', action='store_true',
@@ -78,7 +97,7 @@ def build_parser():
 
 
 def _ue_session(system, sub, state_file):
-    auth = v3aka.V3Aka(system.identity.url, imsi=sub.imsi, k=sub.k,
+    auth = v3aka.V3Aka(system.keystone_url, imsi=sub.imsi, k=sub.k,
                        opc=sub.opc, project_name=keystone.SUBSCRIBER_PROJECT,
                        project_domain_name=keystone.SUBSCRIBER_DOMAIN,
                        usim_state_file=state_file,
@@ -108,7 +127,7 @@ def _session_gone(client):
 def run_subscriber(system, sub, hold):
     """Two logins and logouts of one subscriber, as its UE does them."""
     state_file = os.path.join(system.workdir, 'usim-%s.json' % sub.imsi)
-    logins, first_host, after_logout = [], None, None
+    logins, first_host, after_logout, last_boot = [], None, None, 0
     for attempt in range(2):
         started = time.monotonic()
         sim = _ue_session(system, sub, state_file)
@@ -119,22 +138,33 @@ def run_subscriber(system, sub, hold):
                                       interval=0.1)
         seconds = time.monotonic() - started
         console = client.console()
-        host = system.nova.host_of(active['desktop_id'])
+        host = system.host_of(active['desktop_id'])
         first_host = first_host or host
-        LOG.info('%s login %d: desktop %s %s on %s in %.2f s (console %s)',
+        login = {'desktop_id': active['desktop_id'],
+                 'restored': bool(session['restored']),
+                 'seconds': round(seconds, 3)}
+        if system.real_guests:
+            # The guest's own word that it booted from its disk.
+            login['boot'] = _wait(
+                lambda: system.boot_count(active['desktop_id'],
+                                          after=last_boot),
+                180, 'the boot line of the desktop of %s' % sub.imsi)
+            login['boot_seconds'] = round(time.monotonic() - started, 3)
+            last_boot = login['boot']
+        LOG.info('%s login %d: desktop %s %s on %s in %.2f s (console %s)%s',
                  sub.imsi, attempt + 1, active['desktop_id'],
                  'restored' if session['restored'] else 'created', host,
-                 seconds, console['type'])
-        logins.append({'desktop_id': active['desktop_id'],
-                       'restored': bool(session['restored']),
-                       'seconds': round(seconds, 3)})
+                 seconds, console['type'],
+                 ', guest boot=%d' % login['boot'] if 'boot' in login
+                 else '')
+        logins.append(login)
         if attempt == 0:
             time.sleep(hold)  # use the desktop: an interim record is due
         client.logout()
         _wait(lambda: _session_gone(client), 300, 'the logout of %s'
               % sub.imsi)
         after_logout = _wait(
-            lambda: (system.nova.server(active['desktop_id'])['status']
+            lambda: (system.server(active['desktop_id'])['status']
                      == 'SHELVED_OFFLOADED' and 'SHELVED_OFFLOADED'),
             120, 'the desktop of %s to be offloaded' % sub.imsi)
         LOG.info('%s logout %d: desktop %s', sub.imsi, attempt + 1,
@@ -143,25 +173,48 @@ def run_subscriber(system, sub, hold):
             'after_logout': after_logout}, first_host
 
 
+def make_system(args):
+    if args.cloud == 'libvirt':
+        from vdesk_openstack.sandbox import cloud
+        return cloud.Cloud(args.subscribers, database_url=args.database_url,
+                           transport_url=args.transport_url)
+    # Nova's harness must set its environment up before Nova is imported.
+    from vdesk_openstack.sandbox import system as sandbox_system
+    return sandbox_system.System(args.subscribers, args.hosts)
+
+
 def run(args, out=sys.stdout):
-    system = sandbox_system.System(args.subscribers, args.hosts)
+    system = make_system(args)
+    stopping = _stop_on_signals()
     try:
         system.start()
         # Nova's harness took over the root logger; take it back.
         _quiet_logging()
+        for phase, seconds in getattr(system, 'timings', {}).items():
+            LOG.info('start-up: %-28s %6.1f s', phase, seconds)
         if args.serve:
-            return serve(system, out)
-        hold = sandbox_system.INTERIM_INTERVAL + 1.0
-        with concurrent.futures.ThreadPoolExecutor(
-                min(8, len(system.subscribers))) as pool:
+            return serve(system, out, stopping)
+        hold = system.interim_interval + 1.0
+        pool = concurrent.futures.ThreadPoolExecutor(
+            min(8, len(system.subscribers)))
+        try:
             results = list(pool.map(
                 lambda sub: run_subscriber(system, sub, hold),
                 system.subscribers))
+        finally:
+            # On Ctrl-C, stop now: the subscribers' calls fail once the
+            # services are gone.
+            pool.shutdown(wait=False, cancel_futures=True)
         system.wait_accounting()
+        _wait(lambda: all(system.accounting(sub.imsi).count('Stop') >= 2
+                          for sub in system.subscribers),
+              60, 'the Stop records at the accounting server')
         hosts = collections.Counter(host for _, host in results)
-        report = {'subscribers': [], 'accounting_source':
-                  system.accounting_source, 'hosts': dict(sorted(
-                      hosts.items()))}
+        report = {'cloud': args.cloud, 'subscribers': [],
+                  'accounting_source': system.accounting_source,
+                  'hosts': dict(sorted(hosts.items()))}
+        if getattr(system, 'timings', None):
+            report['startup_seconds'] = dict(system.timings)
         for result, _ in results:
             result['accounting'] = system.accounting(result['imsi'])
             report['subscribers'].append(result)
@@ -187,28 +240,33 @@ def run(args, out=sys.stdout):
         system.stop()
 
 
-def serve(system, out):
-    info = {
-        'keystone_url': system.identity.url,
-        'desktop_url': system.desktop_url,
-        'admin': {'username': 'admin', 'password': keystone.ADMIN_PASSWORD,
-                  'project_name': 'admin', 'user_domain_name': 'Default',
-                  'project_domain_name': 'Default'},
-        'subscribers': [{'imsi': s.imsi, 'k': s.k, 'opc': s.opc,
-                         'plan': s.plan} for s in system.subscribers],
-    }
-    out.write(json.dumps(info) + '\n')
-    out.flush()
-    stop = threading.Event()
+def _stop_on_signals():
+    """SIGTERM and SIGINT stop the run: everything started is stopped."""
+    stopping = threading.Event()
+
+    def handler(signum, frame):
+        if stopping.is_set():
+            return
+        stopping.set()
+        raise KeyboardInterrupt()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, handler)
+    return stopping
+
+
+def serve(system, out, stopping):
+    out.write(json.dumps(system.serve_info()) + '\n')
+    out.flush()
     LOG.info('Serving; send SIGTERM or SIGINT to stop')
-    while not stop.wait(1.0):
-        for server in system.identity.deployment.servers:
-            if server.process.poll() is not None:
-                LOG.error('Keystone exited (code %s); see %s',
-                          server.process.returncode, server.log_path)
+    try:
+        while not stopping.wait(1.0):
+            problem = system.check()
+            if problem:
+                LOG.error('%s', problem)
                 return 1
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -77,6 +77,27 @@ desktops_opts = [
                choices=['nec-xhci', 'qemu-xhci'],
                help='USB controller of desktops whose device redirects '
                     'USB or a smart card.'),
+    cfg.HostAddressOpt('spice_proxy_host',
+                       help='Address of the token-validating SPICE proxy '
+                            '(e.g. Kerbside) that spice-direct consoles '
+                            'point subscribers at. The proxy checks the '
+                            'console token with Nova and connects to the '
+                            'hypervisor on the subscriber\'s behalf. Nova '
+                            'sets no SPICE password on a desktop: without '
+                            'such a proxy, whoever reaches a compute '
+                            'host\'s SPICE port sees the desktop.'),
+    cfg.PortOpt('spice_proxy_port',
+                help='Plain SPICE port of the proxy in spice_proxy_host.'),
+    cfg.PortOpt('spice_proxy_tls_port',
+                help='TLS SPICE port of the proxy in spice_proxy_host; '
+                     'set at least one of the two ports.'),
+    cfg.BoolOpt('spice_direct_to_hypervisor', default=False,
+                help='Without a spice_proxy_host, give spice-direct '
+                     'consoles the hypervisor\'s own SPICE address. The '
+                     'console token is then checked by nothing: only for '
+                     'a lab or a single-host sandbox on loopback. When '
+                     'neither is set, spice-direct consoles are refused '
+                     '(503) and the HTML5 consoles still work.'),
 ]
 
 coordination_group = cfg.OptGroup(

@@ -32,6 +32,41 @@ TIER_SPEC = 'vdesk:tier'
 FLAVOR_NAMESPACE = uuid.UUID('6f0e5a3c-7d1b-5c2e-9a4f-8b3d2c1e0f7a')
 # spice-direct consoles need compute API 2.99.
 CONSOLE_MICROVERSION = '2.99'
+# Where spice-direct consoles send subscribers.
+PROXY = 'proxy'
+HYPERVISOR = 'hypervisor'
+
+
+def spice_path(conf):
+    """PROXY, HYPERVISOR, or None when spice-direct is not offered."""
+    d = conf.desktops
+    if d.spice_proxy_host and (d.spice_proxy_port or d.spice_proxy_tls_port):
+        return PROXY
+    if d.spice_direct_to_hypervisor:
+        return HYPERVISOR
+    return None
+
+
+def warn_about_spice_path(conf):
+    """Log at start-up how spice-direct consoles reach desktops."""
+    d = conf.desktops
+    path = spice_path(conf)
+    if d.spice_proxy_host and path != PROXY:
+        LOG.warning('[desktops] spice_proxy_host is set without '
+                    'spice_proxy_port or spice_proxy_tls_port: ignored')
+    if path == PROXY:
+        LOG.info('spice-direct consoles go through the SPICE proxy at %s',
+                 d.spice_proxy_host)
+    elif path == HYPERVISOR:
+        LOG.warning('spice-direct consoles connect subscribers straight to '
+                    'the hypervisor\'s SPICE port, where nothing checks the '
+                    'console token: anyone who reaches a compute host sees '
+                    'its desktops. Use a token-validating SPICE proxy '
+                    '([desktops] spice_proxy_host) outside a lab.')
+    else:
+        LOG.info('spice-direct consoles are off (no [desktops] '
+                 'spice_proxy_host); HTML5 consoles are offered')
+    return path
 
 
 def _translate(fn):
@@ -273,6 +308,7 @@ class Compute(object):
     @_translate
     def console(self, server_id, console_type):
         """Connection info of a remote console of ``console_type``."""
+        self._check_spice_path(console_type)
         protocol = 'vnc' if console_type == 'novnc' else 'spice'
         response = self._conn.compute.post(
             '/servers/%s/remote-consoles' % server_id,
@@ -289,10 +325,23 @@ class Compute(object):
             info.update(self._spice_endpoint(console['url']))
         return info
 
+    def _check_spice_path(self, console_type):
+        if console_type != 'spice-direct':
+            return
+        if spice_path(self._conf) is None:
+            raise exceptions.Unavailable(
+                'spice-direct consoles are not offered here: no SPICE '
+                'proxy is configured; use an HTML5 console')
+
     def _spice_endpoint(self, url):
         # The token is the last path element or the "token" query value.
         token = url.split('token=')[-1].split('&')[0].rstrip('/')
         token = token.rsplit('/', 1)[-1]
+        if spice_path(self._conf) == PROXY:
+            # The proxy resolves the token with Nova itself.
+            d = self._conf.desktops
+            return {'host': d.spice_proxy_host, 'port': d.spice_proxy_port,
+                    'tls_port': d.spice_proxy_tls_port, 'password': token}
         response = self._conn.compute.get(
             '/os-console-auth-tokens/%s' % token,
             microversion=CONSOLE_MICROVERSION)

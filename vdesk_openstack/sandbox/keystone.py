@@ -54,8 +54,11 @@ class KeystoneDeployment(object):
     """keystone.conf, database and keys in ``workdir``."""
 
     def __init__(self, workdir, vdesk_config_file, challenge_ttl=60,
-                 notification_url=None, aka_options=None):
+                 notification_url=None, aka_options=None,
+                 database_connection=None):
         self.workdir = workdir
+        self.database_connection = (database_connection or
+                                    'sqlite:///%s/keystone.sqlite' % workdir)
         self.vdesk_config_file = vdesk_config_file
         self.config_file = os.path.join(workdir, 'keystone.conf')
         self.challenge_ttl = challenge_ttl
@@ -92,7 +95,7 @@ class KeystoneDeployment(object):
                 use_stderr = false
                 log_file = {w}/keystone.log
                 [database]
-                connection = sqlite:///{w}/keystone.sqlite
+                connection = {db}
                 [fernet_tokens]
                 key_repository = {w}/fernet-keys
                 [fernet_receipts]
@@ -117,6 +120,7 @@ class KeystoneDeployment(object):
                 subscriber_role = member
                 challenge_ttl = {ttl}
                 ''').format(w=w, vdesk=self.vdesk_config_file,
+                            db=self.database_connection,
                             domain=SUBSCRIBER_DOMAIN,
                             project=SUBSCRIBER_PROJECT,
                             **aka))

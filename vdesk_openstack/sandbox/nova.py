@@ -16,7 +16,7 @@ for _var in ('OS_TEST_TIMEOUT', 'OS_STDOUT_CAPTURE', 'OS_STDERR_CAPTURE',
              'OS_LOG_CAPTURE', 'OS_DEBUG'):
     os.environ.pop(_var, None)
 
-from vdesk_openstack.tests.functional import nova_harness  # noqa: E402
+from vdesk_openstack.sandbox import nova_harness  # noqa: E402
 
 
 class _Cloud(nova_harness.NovaHarnessTestCase):

@@ -179,6 +179,42 @@ class System(object):
             'service_id': service['id'], 'interface': 'public',
             'region_id': 'RegionOne', 'url': self.desktop_url}})
 
+    # -- what vdesk-sandbox uses ---------------------------------------------
+    real_guests = False  # fake computes: no guest prints a boot line
+    interim_interval = INTERIM_INTERVAL
+
+    @property
+    def keystone_url(self):
+        return self.identity.url
+
+    def server(self, server_id):
+        return self.nova.server(server_id)
+
+    def host_of(self, server_id):
+        return self.nova.host_of(server_id)
+
+    def boot_count(self, server_id, after=0):
+        return None
+
+    def check(self):
+        """A sentence on what has died, or None while all is well."""
+        for server in self.identity.deployment.servers:
+            if server.process.poll() is not None:
+                return 'Keystone exited (code %s); see %s' % (
+                    server.process.returncode, server.log_path)
+        return None
+
+    def serve_info(self):
+        return {'cloud': 'fake', 'keystone_url': self.identity.url,
+                'desktop_url': self.desktop_url,
+                'admin': {'username': 'admin',
+                          'password': keystone.ADMIN_PASSWORD,
+                          'project_name': 'admin',
+                          'user_domain_name': 'Default',
+                          'project_domain_name': 'Default'},
+                'subscribers': [{'imsi': s.imsi, 'k': s.k, 'opc': s.opc,
+                                 'plan': s.plan} for s in self.subscribers]}
+
     # -- results -------------------------------------------------------------
     def accounting(self, subscriber):
         """Acct-Status-Types the accounting server got for ``subscriber``."""

@@ -58,8 +58,9 @@ BINARIES = {
     # The operator's HLR (HSS over GSUP) and a Diameter Rf CDF.
     'osmo-hlr': ('osmo-hlr', 'apt-get install -y osmo-hlr '
                  '(tools/test-setup.sh does it)'),
-    'freediameterd': ('freediameterd', 'tools/setup-freediameter.sh builds '
-                      'freeDiameter\'s app_acct (tools/test-setup.sh runs it)'),
+    'freediameterd': ('freeDiameterd', 'apt-get install -y freediameter; '
+                      'tools/setup-freediameter.sh builds its app_acct '
+                      '(tools/test-setup.sh runs it)'),
 }
 
 

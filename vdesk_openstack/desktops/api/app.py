@@ -71,7 +71,7 @@ def _service(global_conf):
         raise RuntimeError(
             'The vdesk API pipeline must be loaded by '
             'vdesk_openstack.desktops.api.app.load_app (the WSGI entry '
-            'point vdesk_openstack.desktops.api.wsgi:application does)')
+            'point vdesk_openstack.wsgi.api:application does)')
     return service
 
 

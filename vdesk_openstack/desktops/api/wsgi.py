@@ -20,18 +20,12 @@ import sys
 import threading
 from wsgiref import simple_server
 
-from keystoneauth1 import loading as ks_loading
-import openstack
 from oslo_config import cfg
 from oslo_log import log as logging
 
 from vdesk_openstack import conf as vdesk_conf
 from vdesk_openstack.desktops.api import app as api_app
-from vdesk_openstack.desktops import compute
-from vdesk_openstack.desktops.db import api as db_api
-from vdesk_openstack.desktops import locks
-from vdesk_openstack.desktops import manager
-from vdesk_openstack import hss
+from vdesk_openstack.desktops import service
 
 LOG = logging.getLogger(__name__)
 
@@ -41,7 +35,6 @@ DEFAULT_CONFIG_FILE = '/etc/vdesk/vdesk.conf'
 PASTE_NAME = 'api-paste.ini'
 # Compute API microversion of the desktop service's requests (consoles
 # ask for their own, see desktops.compute).
-COMPUTE_API_VERSION = '2.91'
 
 
 def make_conf(config_files, args=()):
@@ -67,25 +60,6 @@ def find_paste_file(explicit=None):
                        % (PASTE_NAME, ', '.join(candidates), PASTE_ENV))
 
 
-def build_manager(conf):
-    """The production DesktopManager: Nova through the [nova] user."""
-    auth = ks_loading.load_auth_from_conf_options(conf, 'nova')
-    session = ks_loading.load_session_from_conf_options(conf, 'nova',
-                                                        auth=auth)
-    nova = conf.nova
-    options = {'compute_api_version': COMPUTE_API_VERSION}
-    if nova.region_name:
-        options['region_name'] = nova.region_name
-    if nova.valid_interfaces:
-        options['interface'] = nova.valid_interfaces[0]
-    if nova.endpoint_override:
-        options['compute_endpoint_override'] = nova.endpoint_override
-    connection = openstack.connection.Connection(session=session, **options)
-    return manager.DesktopManager(
-        conf, db_api.DesktopStore(conf), hss.get_driver(conf),
-        compute.Compute(connection, conf), locks.SubscriberLocks(conf))
-
-
 def init_application(config_files=None, paste_file=None):
     if config_files is None:
         config_files = [os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE)]
@@ -94,7 +68,8 @@ def init_application(config_files=None, paste_file=None):
     paste_file = find_paste_file(paste_file)
     LOG.info('vdesk-api: configuration %s, pipeline %s',
              ', '.join(config_files), paste_file)
-    return api_app.load_app(conf, build_manager(conf), paste_file)
+    return api_app.load_app(conf, service.build_manager(conf),
+                            paste_file)
 
 
 _application = None

@@ -44,7 +44,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
 DB_USER = DB_PASSWORD = 'openstack_citest'  # nosec: tools/test-setup.sh
 TMPFILES = '/etc/tmpfiles.d/uwsgi.conf'
 BIN = os.path.dirname(sys.executable)
-WSGI_MODULE = 'vdesk_openstack.desktops.api.wsgi:application'
+WSGI_MODULE = 'vdesk_openstack.wsgi.api:application'
 SNAPSHOT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         'devstack_snapshot')
 

@@ -29,7 +29,7 @@ from vdesk_openstack.desktops import manager
 from vdesk_openstack.desktops import outbox
 from vdesk_openstack import hss
 from vdesk_openstack.hss import api as hss_api
-from vdesk_openstack.tests.functional import nova_harness
+from vdesk_openstack.sandbox import nova_harness
 
 PLANS = (
     hss_api.Plan(name='gold', vcpus=2, ram_mb=2048, disk_gb=1,

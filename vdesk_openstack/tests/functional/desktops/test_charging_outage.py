@@ -25,8 +25,8 @@ from vdesk_openstack.desktops import charging
 from vdesk_openstack.desktops import engine as engine_mod
 from vdesk_openstack.desktops import states
 from vdesk_openstack.sandbox import charging as sandbox_charging
-from vdesk_openstack.tests.functional.desktops import harness
 from vdesk_openstack.sandbox import freeradius
+from vdesk_openstack.tests.functional.desktops import harness
 from vdesk_openstack.tests.functional import rabbit
 from vdesk_openstack.tests import services
 

@@ -33,8 +33,8 @@ from vdesk_openstack.desktops import listener
 from vdesk_openstack.desktops import manager as manager_mod
 from vdesk_openstack.desktops import reconciler as reconciler_mod
 from vdesk_openstack.desktops import states
+from vdesk_openstack.sandbox import nova_harness
 from vdesk_openstack.tests.functional.desktops import harness
-from vdesk_openstack.tests.functional import nova_harness
 from vdesk_openstack.tests import services
 
 RABBIT = 'rabbit://guest:guest@127.0.0.1:5672/'

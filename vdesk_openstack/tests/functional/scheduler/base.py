@@ -24,7 +24,7 @@ that boots it.
 import nova.policies
 from nova.tests.functional.api import client
 
-from vdesk_openstack.tests.functional import nova_harness
+from vdesk_openstack.sandbox import nova_harness
 
 DESKTOP = (1024, 1)
 TIER_SPEC = 'vdesk:tier'

@@ -1,0 +1,1 @@
+"""WSGI applications of vdesk-openstack, for uwsgi, gunicorn or mod_wsgi."""
