@@ -121,6 +121,7 @@ class System(object):
                 default_image = {image}
                 network = none
                 idle_timeout = 0
+                spice_direct_to_hypervisor = true
                 [charging]
                 interim_interval = {interim}
                 [keystone_authtoken]

@@ -76,6 +76,7 @@ class DesktopTestCase(nova_harness.NovaHarnessTestCase):
                 default_image = {image}
                 network = none
                 build_timeout = 120
+                spice_direct_to_hypervisor = true
                 ''').format(t=tmp, db=self.database_url(tmp),
                             coord=self.coordination_url or 'file://%s/locks'
                             % tmp, image=self.image_id))
