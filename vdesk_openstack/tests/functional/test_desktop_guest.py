@@ -32,64 +32,22 @@ CHANNELS = {'main', 'display', 'playback', 'record', 'usbredir'}
 SCREEN = (1024, 768)
 
 
-class DesktopGuestTest(testtools.TestCase):
-
-    def setUp(self):
-        super().setUp()
-        for name in HYPERVISOR_BINARIES:
-            services.require(self, name)
-        if os.geteuid() != 0:
-            self._missing('libvirt qemu:///system needs root')
-        self.workdir = tempfile.mkdtemp(prefix='vdesk-guest-')
-        self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
-        # QEMU runs as libvirt-qemu and must reach the image files.
-        os.chmod(self.workdir, 0o755)  # nosec: image files, no secrets
-        try:
-            self.image = desktop_image.build_desktop_image(
-                os.path.join(self.workdir, 'image'))
-        except desktop_image.ImageBuildError as e:
-            self._missing(str(e))
-        self.hypervisor = hypervisor.Hypervisor()
-        self.hypervisor.start()
-        self.addCleanup(self.hypervisor.stop)
+class ViewerMixin(object):
+    """remote-viewer under Xvfb; needs ``self.workdir``."""
 
     def _missing(self, message):
         if services.in_ci():
             raise AssertionError('CI=true and %s' % message)
         self.skipTest(message)
 
-    def test_disk_persists_across_restarts(self):
-        serial_log = os.path.join(self.workdir, 'console.log')
-        desktop = self.hypervisor.boot(self.image, serial_log)
-        self.assertEqual(1, hypervisor.wait_for_boot(serial_log))
-
-        self.hypervisor.destroy(desktop)
-        self.assertNotIn(desktop.name, self.hypervisor.virsh(
-            'list', '--all', '--name').split())
-        self.hypervisor.boot(self.image, serial_log, name=desktop.name)
-        self.assertEqual(2, hypervisor.wait_for_boot(serial_log, after=1))
-
-    def test_spice_client_gets_screen_sound_and_usb(self):
+    def _view(self, vv):
+        """Open ``vv`` in remote-viewer; assert every channel comes up."""
         for name in VIEWER_BINARIES:
             services.require(self, name)
-        serial_log = os.path.join(self.workdir, 'console.log')
-        desktop = self.hypervisor.boot(self.image, serial_log,
-                                       redirected_usb_ports=2)
-        # The boot line is on the screen too once it is on the console.
-        hypervisor.wait_for_boot(serial_log)
-        endpoint = self.hypervisor.spice_endpoint(desktop)
-        self.assertEqual('127.0.0.1', endpoint.host)
-
-        vv = os.path.join(self.workdir, 'desktop.vv')
-        with open(vv, 'w') as f:
-            f.write(console_file.render(
-                {'host': endpoint.host, 'port': endpoint.port},
-                title='vdesk functional test'))
         display = self._xvfb()
         viewer_log = os.path.join(self.workdir, 'remote-viewer.log')
         self._start(['remote-viewer', '--debug', '--spice-debug', '--kiosk',
                      vv], viewer_log, dict(os.environ, DISPLAY=display))
-
         up = self._wait_channels(viewer_log, timeout=60)
         self.assertEqual(CHANNELS, CHANNELS & up,
                          'channels up: %s' % ', '.join(sorted(up)))
@@ -168,3 +126,54 @@ class DesktopGuestTest(testtools.TestCase):
             time.sleep(1)
         self.fail('the guest screen stays blank (deviation %.4f); see %s'
                   % (deviation, shot))
+
+
+class DesktopGuestTest(ViewerMixin, testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        for name in HYPERVISOR_BINARIES:
+            services.require(self, name)
+        if os.geteuid() != 0:
+            self._missing('libvirt qemu:///system needs root')
+        self.workdir = tempfile.mkdtemp(prefix='vdesk-guest-')
+        self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
+        # QEMU runs as libvirt-qemu and must reach the image files.
+        os.chmod(self.workdir, 0o755)  # nosec: image files, no secrets
+        try:
+            self.image = desktop_image.build_desktop_image(
+                os.path.join(self.workdir, 'image'))
+        except desktop_image.ImageBuildError as e:
+            self._missing(str(e))
+        self.hypervisor = hypervisor.Hypervisor()
+        self.hypervisor.start()
+        self.addCleanup(self.hypervisor.stop)
+
+    def test_disk_persists_across_restarts(self):
+        serial_log = os.path.join(self.workdir, 'console.log')
+        desktop = self.hypervisor.boot(self.image, serial_log)
+        self.assertEqual(1, hypervisor.wait_for_boot(serial_log))
+
+        self.hypervisor.destroy(desktop)
+        self.assertNotIn(desktop.name, self.hypervisor.virsh(
+            'list', '--all', '--name').split())
+        self.hypervisor.boot(self.image, serial_log, name=desktop.name)
+        self.assertEqual(2, hypervisor.wait_for_boot(serial_log, after=1))
+
+    def test_spice_client_gets_screen_sound_and_usb(self):
+        for name in VIEWER_BINARIES:
+            services.require(self, name)
+        serial_log = os.path.join(self.workdir, 'console.log')
+        desktop = self.hypervisor.boot(self.image, serial_log,
+                                       redirected_usb_ports=2)
+        # The boot line is on the screen too once it is on the console.
+        hypervisor.wait_for_boot(serial_log)
+        endpoint = self.hypervisor.spice_endpoint(desktop)
+        self.assertEqual('127.0.0.1', endpoint.host)
+
+        vv = os.path.join(self.workdir, 'desktop.vv')
+        with open(vv, 'w') as f:
+            f.write(console_file.render(
+                {'host': endpoint.host, 'port': endpoint.port},
+                title='vdesk functional test'))
+        self._view(vv)

@@ -1,0 +1,176 @@
+"""The persistent desktop on a real cloud (``vdesk-sandbox --cloud libvirt``).
+
+One subscriber's life on real services, each in its own process: Keystone
+with the ``aka`` method, Placement, Glance, the Neutron API, Nova with
+nova-compute on libvirt/QEMU, Ceilometer's notification agent with our
+RADIUS publisher, FreeRADIUS, vdesk-api under uwsgi and vdesk-engine. The
+first login boots a real guest from its Glance image (``boot=1`` in Nova's
+console log) with the devices the UE redirects; remote-viewer opens the
+``.vv`` the desktop API gives; logout shelves and offloads it (the
+snapshot lands in Glance, the domain is gone); the next login restores
+the same server and the guest finds its disk as it left it (``boot=2``);
+FreeRADIUS got Start and Stop through RabbitMQ and Ceilometer's agent.
+Stopping the cloud leaves no process, domain or database behind.
+"""
+
+import os
+import shutil
+import tempfile
+import time
+from xml.etree import ElementTree
+
+from keystoneauth1 import session as ks_session
+import psutil
+import sqlalchemy
+import testtools
+
+from vdesk_openstack.client.osc import commands
+from vdesk_openstack.client.osc import http
+from vdesk_openstack.client import v3aka
+from vdesk_openstack.sandbox import cloud as cloud_mod
+from vdesk_openstack.sandbox import keystone
+from vdesk_openstack.tests.functional import test_desktop_guest
+from vdesk_openstack.tests import services
+
+CAPABILITIES = {'client': 'native',
+                'display': {'protocol': 'spice', 'monitors': 1},
+                'audio_out': True, 'audio_in': True, 'usb': True,
+                'smartcard': False}
+NEEDED = ('mariadb', 'rabbitmq', 'libvirtd', 'virtlogd', 'virsh',
+          'qemu-system-x86_64', 'qemu-img', 'busybox', 'freeradius')
+
+
+def _wait(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError('timed out waiting for %s' % what)
+        time.sleep(0.5)
+
+
+class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        for name in NEEDED:
+            services.require(self, name)
+        if os.geteuid() != 0:
+            self._missing('libvirt qemu:///system needs root')
+        self.workdir = tempfile.mkdtemp(prefix='vdesk-real-cloud-test-')
+        self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
+        self.cloud = cloud_mod.Cloud(subscribers=1)
+        self.addCleanup(self._stop_and_check_nothing_is_left)
+        try:
+            self.cloud.start()
+        except cloud_mod.CloudError as e:
+            self.fail('the real cloud did not start: %s' % e)
+        self.sub = self.cloud.subscribers[0]
+
+    def _stop_and_check_nothing_is_left(self):
+        pids = [p.pid for p in self.cloud.processes]
+        databases = list(self.cloud._databases)
+        self.cloud.stop()
+        alive = [pid for pid in pids if psutil.pid_exists(pid) and
+                 psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+        self.assertEqual([], alive, 'processes left running')
+        engine = sqlalchemy.create_engine(self.cloud.database_url + '/')
+        try:
+            with engine.connect() as c:
+                left = {row[0] for row in c.execute(sqlalchemy.text(
+                    'SHOW DATABASES'))}
+        finally:
+            engine.dispose()
+        self.assertEqual(set(), left & set(databases), 'databases left')
+        self.assertFalse(os.path.exists(self.cloud.workdir))
+
+    def _client(self):
+        state = os.path.join(self.workdir, 'usim.json')
+        auth = v3aka.V3Aka(self.cloud.keystone_url, imsi=self.sub.imsi,
+                           k=self.sub.k, opc=self.sub.opc,
+                           project_name=keystone.SUBSCRIBER_PROJECT,
+                           project_domain_name=keystone.SUBSCRIBER_DOMAIN,
+                           usim_state_file=state,
+                           capabilities=CAPABILITIES)
+        sim = ks_session.Session(auth=auth)
+        sim.get_token()
+        return http.DesktopClient(sim)
+
+    def _login(self, after_boot):
+        client = self._client()
+        session = client.login(CAPABILITIES)
+        active = commands.wait_active(client, timeout=300, out=None,
+                                      interval=0.5)
+        server_id = active['desktop_id']
+        boot = _wait(lambda: self.cloud.boot_count(server_id,
+                                                   after=after_boot),
+                     180, 'the guest\'s boot line in the console log')
+        return client, session, server_id, boot
+
+    def _logout(self, client, server_id):
+        client.logout()
+        _wait(lambda: self.cloud.server(server_id)['status'] ==
+              'SHELVED_OFFLOADED', 180, 'shelve and offload')
+
+    def test_persistent_desktop_on_libvirt(self):
+        client, session, server_id, boot = self._login(after_boot=0)
+        self.assertFalse(session['restored'])
+        self.assertEqual(1, boot)
+        self._assert_redirected_devices(server_id)
+
+        # The subscriber's SPICE client: every channel comes up.
+        vv = os.path.join(self.workdir, 'desktop.vv')
+        with open(vv, 'w') as f:
+            f.write(client.console('spice-direct', vv=True))
+        self._view(vv)
+
+        self._logout(client, server_id)
+        server = self.cloud.server(server_id)
+        self.assertNotIn(server['OS-EXT-SRV-ATTR:instance_name'],
+                         self.cloud.hypervisor.virsh('list', '--all',
+                                                     '--name').split(),
+                         'the offloaded desktop still has a domain')
+        snapshots = self.cloud._admin.get(
+            self.cloud.urls['image'] + '/v2/images?name=%s-shelved'
+            % server['name']).json()['images']
+        self.assertEqual(1, len(snapshots), 'no shelve snapshot in Glance')
+        self.assertEqual('active', snapshots[0]['status'])
+
+        client, session, restored_id, boot = self._login(after_boot=1)
+        self.assertTrue(session['restored'])
+        self.assertEqual(server_id, restored_id)
+        self.assertEqual(2, boot, 'the restored guest lost its disk')
+        self._logout(client, server_id)
+
+        self.assertTrue(self.cloud.wait_accounting())
+        records = _wait(lambda: (lambda r: r.count('Stop') >= 2 and r)(
+            self.cloud.accounting(self.sub.imsi)), 60,
+            'both Stop records at FreeRADIUS')
+        self.assertEqual('Start', records[0])
+        self.assertEqual(2, records.count('Start'), records)
+        self.assertEqual(2, records.count('Stop'), records)
+        self.assertEqual('Stop', records[-1])
+
+    def _assert_redirected_devices(self, server_id):
+        domain = ElementTree.fromstring(self.cloud.domain_xml(server_id))
+        devices = domain.find('devices')
+        self.assertEqual('qemu', domain.get('type'))  # TCG
+        self.assertEqual(['spice'], [g.get('type') for g in
+                                     devices.findall('graphics')])
+        self.assertEqual('qxl', devices.find('video/model').get('type'))
+        self.assertEqual(['ich9'], [s.get('model') for s in
+                                    devices.findall('sound')])
+        usb = [c.get('model') for c in devices.findall('controller')
+               if c.get('type') == 'usb']
+        self.assertIn('qemu-xhci', usb)
+        redirs = [r for r in devices.findall('redirdev')
+                  if r.get('bus') == 'usb' and r.get('type') == 'spicevmc']
+        self.assertGreaterEqual(len(redirs), 1)
+        # Absolute pointer and clipboard: Nova gives SPICE desktops the
+        # SPICE agent channel (and then no USB tablet).
+        agents = [c.find('target').get('name')
+                  for c in devices.findall('channel')
+                  if c.get('type') == 'spicevmc']
+        self.assertIn('com.redhat.spice.0', agents)
