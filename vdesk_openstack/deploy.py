@@ -66,6 +66,8 @@ DEFINITIONS_FILE = os.path.join(
     'etc', 'ceilometer', 'event_definitions.yaml')
 
 TARGETS = ('vdesk', 'keystone', 'nova', 'ceilometer')
+HSS_DRIVERS = ('sql', 'gsup')
+CHARGING = ('radius', 'diameter')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,10 +98,19 @@ class Deployment(object):
     challenge_ttl: int = None
     challenges_per_imsi: int = None
     challenges_per_address: int = None
+    hss_driver: str = 'sql'
+    hss_gsup_servers: str = None
+    charging: str = 'radius'
     radius_server: str = None
     radius_secret: str = None
     radius_nas_identifier: str = None
     radius_spool_dir: str = None
+    diameter_server: str = None
+    diameter_failover: str = None
+    diameter_origin_host: str = None
+    diameter_origin_realm: str = None
+    diameter_destination_realm: str = None
+    diameter_spool_dir: str = None
 
     @property
     def auth_url(self):
@@ -130,10 +141,19 @@ def _split(text):
 def vdesk_settings(deployment, current=None):
     """vdesk.conf of the HSS, the desktop API and the engine."""
     d = deployment
+    if d.hss_driver not in HSS_DRIVERS:
+        raise ValueError('hss_driver must be one of %s, not %r'
+                         % (', '.join(HSS_DRIVERS), d.hss_driver))
     settings = _settings(hss_conf.hss_group.name, [
-        ('driver', 'sql'),
+        ('driver', d.hss_driver),
         ('connection', d.hss_connection),
-        ('key_file', d.hss_key_file)])
+        ('key_file', d.hss_key_file if d.hss_driver == 'sql' else None)])
+    if d.hss_driver == 'gsup':
+        if not d.hss_gsup_servers:
+            raise ValueError('the gsup HSS driver needs the HLR addresses '
+                             '(hss_gsup_servers: HOST:PORT[,HOST:PORT...])')
+        settings += _settings(hss_conf.hss_gsup_group.name, [
+            ('servers', d.hss_gsup_servers)])
     settings += _settings('database', [
         ('connection', d.database_connection)])
     settings += _settings(desktops_conf.NOVA_GROUP, [
@@ -248,6 +268,24 @@ def radius_url(deployment):
                               '?' + '&'.join(query) if query else '')
 
 
+def diameter_url(deployment):
+    """The ``diameter://`` publisher URL; the rest is in ceilometer.conf."""
+    if not deployment.diameter_server:
+        raise ValueError('a Diameter peer (HOST:PORT) of the charging data '
+                         'function is needed')
+    return 'diameter://%s' % deployment.diameter_server
+
+
+def charging_url(deployment):
+    """The publisher URL of the deployment's charging protocol."""
+    if deployment.charging not in CHARGING:
+        raise ValueError('charging must be one of %s, not %r'
+                         % (', '.join(CHARGING), deployment.charging))
+    if deployment.charging == 'diameter':
+        return diameter_url(deployment)
+    return radius_url(deployment)
+
+
 def ceilometer_settings(deployment, current=None):
     """ceilometer.conf of the notification agents running the publisher.
 
@@ -261,10 +299,18 @@ def ceilometer_settings(deployment, current=None):
     exchanges = (current.get('notification', {}).get(
         'notification_control_exchanges') or
         list(CEILOMETER_DEFAULT_EXCHANGES))
-    settings = _settings(metering_conf.radius_group.name, [
-        ('secret', d.radius_secret),
-        ('spool_dir', d.radius_spool_dir),
-        ('nas_identifier', d.radius_nas_identifier)])
+    if d.charging == 'diameter':
+        settings = _settings(metering_conf.diameter_group.name, [
+            ('origin_host', d.diameter_origin_host),
+            ('origin_realm', d.diameter_origin_realm),
+            ('destination_realm', d.diameter_destination_realm),
+            ('failover', d.diameter_failover),
+            ('spool_dir', d.diameter_spool_dir)])
+    else:
+        settings = _settings(metering_conf.radius_group.name, [
+            ('secret', d.radius_secret),
+            ('spool_dir', d.radius_spool_dir),
+            ('nas_identifier', d.radius_nas_identifier)])
     settings += _settings('notification', [('ack_on_event_error', False)])
     settings += [Setting('notification', 'notification_control_exchanges',
                          value)
@@ -288,7 +334,7 @@ def event_pipeline(deployment, current=None):
     sources.append({'name': CHARGING_SOURCE, 'events': [CHARGING_EVENTS],
                     'sinks': [CHARGING_SINK]})
     sinks.append({'name': CHARGING_SINK,
-                  'publishers': [radius_url(deployment)]})
+                  'publishers': [charging_url(deployment)]})
     pipeline['sources'] = sources
     pipeline['sinks'] = sinks
     return pipeline

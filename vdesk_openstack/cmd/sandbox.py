@@ -80,6 +80,17 @@ def build_parser():
     parser.add_argument('--hosts', type=_count(1, 20), default=3,
                         metavar='H', help='fake compute hosts in the desktop '
                         'pool (default 3; --cloud fake only)')
+    parser.add_argument('--hss', choices=('sql', 'gsup'), default='sql',
+                        help='sql: the embedded HSS keeps the SIM secrets '
+                        '(default); gsup: an osmo-hlr started by the sandbox '
+                        'keeps them and Keystone asks it over GSUP '
+                        '(--cloud libvirt)')
+    parser.add_argument('--charging', choices=('radius', 'diameter'),
+                        default='radius',
+                        help='radius: RADIUS accounting to FreeRADIUS '
+                        '(default); diameter: Diameter Rf to a freeDiameter '
+                        'charging data function writing into PostgreSQL '
+                        '(--cloud libvirt)')
     parser.add_argument('--database-url', metavar='URL',
                         default='mysql+pymysql://root@127.0.0.1',
                         help='MariaDB server of the real cloud, without a '
@@ -177,7 +188,11 @@ def make_system(args):
     if args.cloud == 'libvirt':
         from vdesk_openstack.sandbox import cloud
         return cloud.Cloud(args.subscribers, database_url=args.database_url,
-                           transport_url=args.transport_url)
+                           transport_url=args.transport_url, hss=args.hss,
+                           charging=args.charging)
+    if args.hss != 'sql' or args.charging != 'radius':
+        raise SystemExit('vdesk-sandbox: --hss gsup and --charging diameter '
+                         'run on the real cloud: add --cloud libvirt')
     # Nova's harness must set its environment up before Nova is imported.
     from vdesk_openstack.sandbox import system as sandbox_system
     return sandbox_system.System(args.subscribers, args.hosts)

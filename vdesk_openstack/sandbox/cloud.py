@@ -11,8 +11,11 @@ database set and one RabbitMQ vhost per run, removed at the end):
   with QEMU (TCG); libvirtd and virtlogd are started when not running;
 * the desktop image built from Debian packages and registered in Glance
   (kernel, ramdisk and disk: Nova boots the kernel directly);
-* Ceilometer's notification agent with our ``radius://`` publisher, and
-  FreeRADIUS;
+* Ceilometer's notification agent with our ``radius://`` publisher and
+  FreeRADIUS, or (``charging='diameter'``) our ``diameter://`` publisher
+  and a freeDiameter charging data function writing into PostgreSQL;
+* with ``hss='gsup'``, osmo-hlr holds the SIM secrets and Keystone gets
+  its authentication vectors over GSUP;
 * vdesk-api under uwsgi and vdesk-engine, on vdesk.conf written from
   :mod:`vdesk_openstack.deploy` (the same values the DevStack plugin
   writes).
@@ -61,6 +64,10 @@ LIBVIRT_MODULES = ('libvirt.py', 'libvirt_qemu.py', 'libvirt_lxc.py',
                    'libvirtaio.py', 'libvirtmod', 'libvirtmod_qemu',
                    'libvirtmod_lxc')
 INTERIM_INTERVAL = 5
+DIAMETER_REALM = 'vdesk.sandbox'
+CEILOMETER_DIAMETER_IDENTITY = 'ceilometer.vdesk.sandbox'
+# Accounting-Record-Type of Diameter Rf, by RADIUS Acct-Status-Type name.
+DIAMETER_RECORD_TYPES = {2: 'Start', 3: 'Interim-Update', 4: 'Stop'}
 COMPUTE_MICROVERSION = '2.99'
 
 
@@ -81,7 +88,18 @@ class Cloud(object):
     """Start with :meth:`start`, always :meth:`stop` (also on errors)."""
 
     def __init__(self, subscribers=1, database_url=None, transport_url=None,
-                 workdir=None, interim_interval=INTERIM_INTERVAL):
+                 workdir=None, interim_interval=INTERIM_INTERVAL, hss='sql',
+                 charging='radius'):
+        if hss not in deploy.HSS_DRIVERS:
+            raise ValueError('hss must be one of %s' % ', '.join(
+                deploy.HSS_DRIVERS))
+        if charging not in deploy.CHARGING:
+            raise ValueError('charging must be one of %s' % ', '.join(
+                deploy.CHARGING))
+        self.hss_driver = hss
+        self.charging = charging
+        self.hlr = None
+        self.cdf = None
         self.n_subscribers = subscribers
         self.database_url = (database_url or
                              'mysql+pymysql://root@127.0.0.1').rstrip('/')
@@ -252,13 +270,18 @@ class Cloud(object):
             self.transport_url = self.base_transport_url
 
     def _start_keystone(self):
-        hss_dir = os.path.join(self.workdir, 'hss')
-        os.makedirs(hss_dir, exist_ok=True)
-        self.hss_conf_file = self._write('''\
-            [hss]
-            connection = {db}
-            key_file = {w}/hss.key
-            '''.format(db=self._db('hss'), w=hss_dir), 'hss', 'vdesk.conf')
+        if self.hss_driver == 'gsup':
+            # The SIM secrets live in the operator's HLR; we keep plans.
+            from vdesk_openstack.sandbox import hlr
+            self.hlr = hlr.OsmoHlr(self._path('hlr', '')).start()
+        lines = ['[hss]', 'driver = %s' % self.hss_driver,
+                 'connection = %s' % self._db('hss')]
+        if self.hlr is not None:
+            lines += ['[hss_gsup]', 'servers = %s' % self.hlr.gsup_server]
+        else:
+            lines.append('key_file = %s' % self._path('hss', 'hss.key'))
+        self.hss_conf_file = self._write('\n'.join(lines) + '\n', 'hss',
+                                         'vdesk.conf')
         self.hss = hss.get_driver(
             vdesk_conf.make_vdesk_conf([self.hss_conf_file]))
         self.hss.db_sync()
@@ -267,8 +290,13 @@ class Cloud(object):
         for index in range(self.n_subscribers):
             sub = aio.make_subscriber(index + 1)
             sub.plan = aio.PLANS[index % len(aio.PLANS)].name
-            self.hss.add_subscriber(sub.imsi, bytes.fromhex(sub.k),
-                                    bytes.fromhex(sub.opc), plan=sub.plan)
+            if self.hlr is not None:
+                self.hlr.provision(sub.imsi, sub.k, sub.opc)
+                self.hss.add_subscriber(sub.imsi, plan=sub.plan)
+            else:
+                self.hss.add_subscriber(sub.imsi, bytes.fromhex(sub.k),
+                                        bytes.fromhex(sub.opc),
+                                        plan=sub.plan)
             self.subscribers.append(sub)
 
         self.keystone = keystone.KeystoneDeployment(
@@ -615,6 +643,8 @@ class Cloud(object):
         return deploy.Deployment(
             keystone_url=self.keystone_url,
             vdesk_config_file=self._path('vdesk', 'vdesk.conf'),
+            hss_driver=self.hss_driver,
+            hss_gsup_servers=self.hlr.gsup_server if self.hlr else None,
             hss_connection=self._db('hss'),
             hss_key_file=os.path.join(self.workdir, 'hss', 'hss.key'),
             database_connection=self._db('vdesk'),
@@ -626,12 +656,28 @@ class Cloud(object):
                            if self.radius else None),
             radius_secret=RADIUS_SECRET,
             radius_nas_identifier='vdesk-sandbox',
-            radius_spool_dir=self._path('ceilometer', 'spool', ''))
+            radius_spool_dir=self._path('ceilometer', 'spool', ''),
+            charging=self.charging,
+            diameter_server=('127.0.0.1:%d' % self.cdf.port
+                             if self.cdf else None),
+            diameter_origin_host=CEILOMETER_DIAMETER_IDENTITY,
+            diameter_origin_realm=DIAMETER_REALM,
+            diameter_destination_realm=DIAMETER_REALM,
+            diameter_spool_dir=self._path('ceilometer', 'diameter-spool',
+                                          ''))
 
     def _start_charging(self):
-        from vdesk_openstack.sandbox import freeradius
-        self.radius = freeradius.FreeRadius(secret=RADIUS_SECRET)
-        self.radius.setUp()
+        if self.charging == 'diameter':
+            from vdesk_openstack.sandbox import cdf
+            self.cdf = cdf.ChargingDataFunction(
+                identity='cdf.' + DIAMETER_REALM, realm=DIAMETER_REALM,
+                clients=(CEILOMETER_DIAMETER_IDENTITY,),
+                workdir=self._path('cdf', ''))
+            self.cdf.setUp()
+        else:
+            from vdesk_openstack.sandbox import freeradius
+            self.radius = freeradius.FreeRadius(secret=RADIUS_SECRET)
+            self.radius.setUp()
         facts = self.deployment_facts()
         w = self._path('ceilometer', '')
         lines = ['[DEFAULT]', 'use_stderr = false',
@@ -728,7 +774,11 @@ class Cloud(object):
         return response.get('output') or ''
 
     real_guests = True
-    accounting_source = 'freeradius-detail'
+
+    @property
+    def accounting_source(self):
+        return 'diameter-cdf' if self.charging == 'diameter' else \
+            'freeradius-detail'
 
     def boot_count(self, server_id, after=0):
         """N of the last ``VDESK-DESKTOP boot=<N>`` line if above ``after``.
@@ -766,6 +816,17 @@ class Cloud(object):
         return self.hypervisor.virsh('dumpxml', name)
 
     def accounting(self, subscriber):
+        """The record types the charging server stored for ``subscriber``.
+
+        RADIUS Acct-Status-Type names; Diameter's Accounting-Record-Type
+        is given the same names (START -> Start, INTERIM -> Interim-Update,
+        STOP -> Stop).
+        """
+        if self.cdf is not None:
+            return [DIAMETER_RECORD_TYPES.get(
+                int(r.get('Accounting-Record-Type') or 0), 'Unknown')
+                for r in self.cdf.records()
+                if r.get('User-Name') == subscriber]
         return [r.get('Acct-Status-Type') for r in self.radius.records()
                 if r.get('User-Name') == subscriber]
 
@@ -798,12 +859,18 @@ class Cloud(object):
         if self.radius is not None:
             self.radius.cleanUp()
             self.radius = None
+        if self.cdf is not None:
+            self.cdf.cleanUp()
+            self.cdf = None
         if self.keystone is not None:
             self.keystone.stop()
             self.keystone = None
         if self.hss is not None:
             self.hss.engine.dispose()
             self.hss = None
+        if self.hlr is not None:
+            self.hlr.stop()
+            self.hlr = None
         self._drop_databases()
         if self.vhost:
             with contextlib.suppress(procs.ProcessError, OSError):

@@ -182,6 +182,59 @@ class DeployTest(testtools.TestCase):
         self.assertEqual(['False'],
                          values[('notification', 'ack_on_event_error')])
 
+    def test_ceilometer_listens_on_the_desktop_exchange_too(self):
+        values = as_dict(deploy.ceilometer_settings(DEPLOYMENT))
+        exchanges = values[('notification', 'notification_control_exchanges')]
+        self.assertIn('vdesk', exchanges)
+        self.assertIn('nova', exchanges)  # the defaults are kept
+        kept = as_dict(deploy.ceilometer_settings(DEPLOYMENT, {
+            'notification': {'notification_control_exchanges': ['nova']}}))
+        self.assertEqual(['nova', 'vdesk'], kept[
+            ('notification', 'notification_control_exchanges')])
+        vdesk = as_dict(deploy.vdesk_settings(DEPLOYMENT))
+        self.assertEqual(['vdesk'], vdesk[('DEFAULT', 'control_exchange')])
+
+    def test_gsup_hss(self):
+        d = deploy.Deployment(hss_driver='gsup',
+                              hss_gsup_servers='10.1.0.1:4222,10.1.0.2:4222',
+                              hss_connection='mysql+pymysql://h/hss')
+        settings = deploy.vdesk_settings(d)
+        values = as_dict(settings)
+        self.assertEqual(['gsup'], values[('hss', 'driver')])
+        self.assertNotIn(('hss', 'key_file'), values)  # no secret here
+        conf = self.load(settings, 'vdesk.conf', lambda c: None)
+        conf = vdesk_conf.make_vdesk_conf([os.path.join(self.tmp,
+                                                        'vdesk.conf')])
+        self.assertEqual(['10.1.0.1:4222', '10.1.0.2:4222'],
+                         conf.hss_gsup.servers)
+        self.assertRaises(ValueError, deploy.vdesk_settings,
+                          deploy.Deployment(hss_driver='gsup'))
+        self.assertRaises(ValueError, deploy.vdesk_settings,
+                          deploy.Deployment(hss_driver='ldap'))
+
+    def test_diameter_charging(self):
+        d = deploy.Deployment(charging='diameter',
+                              diameter_server='10.2.0.1:3868',
+                              diameter_failover='10.2.0.2:3868',
+                              diameter_origin_host='ceilometer.op.example',
+                              diameter_origin_realm='op.example',
+                              diameter_destination_realm='cdf.op.example',
+                              diameter_spool_dir='/var/spool/d')
+        pipeline = deploy.event_pipeline(d)
+        self.assertEqual(['diameter://10.2.0.1:3868'],
+                         pipeline['sinks'][-1]['publishers'])
+        values = as_dict(deploy.ceilometer_settings(d))
+        self.assertEqual(['ceilometer.op.example'],
+                         values[('vdesk_diameter', 'origin_host')])
+        self.assertEqual(['10.2.0.2:3868'],
+                         values[('vdesk_diameter', 'failover')])
+        self.assertNotIn(('vdesk_radius', 'secret'), values)
+        self.assertRaises(ValueError, deploy.event_pipeline,
+                          deploy.Deployment(charging='diameter'))
+        self.assertRaises(ValueError, deploy.event_pipeline,
+                          deploy.Deployment(charging='x25',
+                                            radius_server='h:1'))
+
     def test_event_pipeline_keeps_other_sinks_and_hides_the_secret(self):
         current = {'sources': [{'name': 'event_source', 'events': ['*'],
                                 'sinks': ['event_sink']}],
