@@ -58,6 +58,15 @@ function _vdesk_render {
         --radius-server "$VDESK_RADIUS_SERVER" \
         --radius-nas-identifier "$VDESK_RADIUS_NAS_IDENTIFIER" \
         --radius-spool-dir "$VDESK_RADIUS_SPOOL_DIR" \
+        --hss-driver "$VDESK_HSS_DRIVER" \
+        --hss-gsup-servers "$VDESK_HSS_GSUP_SERVERS" \
+        --charging "$VDESK_CHARGING_PROTOCOL" \
+        --diameter-server "$VDESK_DIAMETER_SERVER" \
+        --diameter-failover "$VDESK_DIAMETER_FAILOVER" \
+        --diameter-origin-host "$VDESK_DIAMETER_ORIGIN_HOST" \
+        --diameter-origin-realm "$VDESK_DIAMETER_ORIGIN_REALM" \
+        --diameter-destination-realm "$VDESK_DIAMETER_DESTINATION_REALM" \
+        --diameter-spool-dir "$VDESK_DIAMETER_SPOOL_DIR" \
         "$@"
 }
 
@@ -217,8 +226,13 @@ function create_vdesk_demo_subscriber {
         --vcpus $VDESK_DEMO_PLAN_VCPUS --ram-mb $VDESK_DEMO_PLAN_RAM_MB \
         --disk-gb $VDESK_DEMO_PLAN_DISK_GB \
         --priority $VDESK_DEMO_PLAN_PRIORITY
-    $manage subscriber add --imsi $VDESK_DEMO_IMSI --k $VDESK_DEMO_K \
-        --op $VDESK_DEMO_OP --plan $VDESK_DEMO_PLAN
+    if [[ "$VDESK_HSS_DRIVER" == "gsup" ]]; then
+        # The SIM secrets are the HLR's: provision them there.
+        $manage subscriber add --imsi $VDESK_DEMO_IMSI --plan $VDESK_DEMO_PLAN
+    else
+        $manage subscriber add --imsi $VDESK_DEMO_IMSI --k $VDESK_DEMO_K \
+            --op $VDESK_DEMO_OP --plan $VDESK_DEMO_PLAN
+    fi
     echo "vdesk demo subscriber $VDESK_DEMO_IMSI: log in with"
     echo "  openstack --os-auth-type v3aka --os-auth-url $KEYSTONE_SERVICE_URI/v3" \
         "--os-imsi $VDESK_DEMO_IMSI --os-k <K> --os-op <OP>" \

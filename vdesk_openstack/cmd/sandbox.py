@@ -193,13 +193,17 @@ def make_system(args):
     if args.hss != 'sql' or args.charging != 'radius':
         raise SystemExit('vdesk-sandbox: --hss gsup and --charging diameter '
                          'run on the real cloud: add --cloud libvirt')
-    # Nova's harness must set its environment up before Nova is imported.
+    # Nova's harness sets its environment up (native threads, no eventlet)
+    # before anything imports Nova or eventlet.
+    from vdesk_openstack.sandbox import nova  # noqa: F401
     from vdesk_openstack.sandbox import system as sandbox_system
     return sandbox_system.System(args.subscribers, args.hosts)
 
 
 def run(args, out=sys.stdout):
     system = make_system(args)
+    # Importing Nova's harness may have pointed logging at stdout.
+    _quiet_logging()
     stopping = _stop_on_signals()
     try:
         system.start()
