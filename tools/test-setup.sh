@@ -2,7 +2,10 @@
 # Prepare a machine for the functional tests, as OpenStack projects do:
 # - the openstack_citest user/database on MariaDB and PostgreSQL, used by
 #   oslo.db's opportunistic test fixtures;
-# - FreeRADIUS (server and radclient) for the charging tests.
+# - FreeRADIUS (server and radclient) for the charging tests;
+# - libvirt/QEMU, the desktop image's packages and remote-viewer (the real
+#   cloud and the desktop guest tests), osmo-hlr and freeDiameter with
+#   app_acct.
 # Run as root (or with passwordless sudo); it is idempotent.
 
 DB_ROOT_PW=${MYSQL_ROOT_PW:-}
@@ -94,8 +97,5 @@ fi
 # osmo-hlr for the HSS-over-GSUP tests; freeDiameter with the app_acct
 # extension (built from Debian's source package) writing into PostgreSQL
 # for the Diameter charging tests.
-for part in setup-osmo-hlr.sh setup-freediameter.sh; do
-    if [ -f "$(dirname "$0")/$part" ]; then
-        bash "$(dirname "$0")/$part"
-    fi
-done
+bash "$(dirname "$0")/setup-osmo-hlr.sh"
+bash "$(dirname "$0")/setup-freediameter.sh"

@@ -32,6 +32,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 
@@ -300,8 +301,35 @@ def _quiet_logging():
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def _same_stream(fd1, fd2):
+    try:
+        a, b = os.fstat(fd1), os.fstat(fd2)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _keep_stdout_for_json():
+    """Send stderr to a log file when it is the same stream as stdout.
+
+    tox 3 runs commands with stderr merged into stdout; the JSON document
+    must stay alone there. Returns the log file's path, or None.
+    """
+    if not _same_stream(1, 2) or os.isatty(1):
+        return None
+    path = os.environ.get('VDESK_SANDBOX_LOG') or os.path.join(
+        tempfile.gettempdir(), 'vdesk-sandbox-%d.log' % os.getpid())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stderr = os.fdopen(2, 'w', buffering=1)
+    return path
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.json or args.serve:
+        _keep_stdout_for_json()
     _quiet_logging()
     try:
         return run(args)
