@@ -223,18 +223,7 @@ def _config_render(args):
         raise CliError(str(e)) from None
 
 
-def _check_separate_databases(conf, schema):
-    # Both schemas keep their alembic revision in the same table name, so
-    # one database would mix up their revisions.
-    if (schema == 'all' and conf.hss.connection and
-            conf.hss.connection == conf.database.connection):
-        raise CliError('[hss] connection and [database] connection name the '
-                       'same database; give the desktop service a database '
-                       'of its own')
-
-
 def _db(conf, driver, args):
-    _check_separate_databases(conf, args.schema)
     result = {}
     if args.action == 'sync':
         if args.schema in ('all', 'hss'):
@@ -247,13 +236,12 @@ def _db(conf, driver, args):
             store.engine.dispose()
             result['desktops_schema'] = 'up to date'
         return result
-    from vdesk_openstack.common import migration
+    from vdesk_openstack.hss.sql import migration
     if args.schema in ('all', 'hss'):
         result['revision'] = migration.current_revision(driver.engine)
     if args.schema in ('all', 'desktops'):
         store = desktops_db.DesktopStore(conf)
-        result['desktops_revision'] = migration.current_revision(
-            store.engine)
+        result['desktops_revision'] = store.current_revision()
         store.engine.dispose()
     return result
 

@@ -22,6 +22,7 @@ from vdesk_openstack.desktops import exceptions
 from vdesk_openstack.desktops import states
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), 'migrations')
+VERSION_TABLE = 'vdesk_desktops_version'
 
 
 def utcnow():
@@ -127,7 +128,11 @@ class DesktopStore(object):
         return self._db.engine
 
     def db_sync(self):
-        migration.upgrade(self.engine, MIGRATIONS_DIR)
+        migration.upgrade(self.engine, MIGRATIONS_DIR, VERSION_TABLE,
+                          'desktops')
+
+    def current_revision(self):
+        return migration.current_revision(self.engine, VERSION_TABLE)
 
     # -- desktops -----------------------------------------------------------
     @_retry

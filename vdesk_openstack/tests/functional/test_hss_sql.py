@@ -28,6 +28,7 @@ from vdesk_openstack import hss
 from vdesk_openstack.hss import api
 from vdesk_openstack.hss import challenges
 from vdesk_openstack.hss import exceptions
+from vdesk_openstack.hss.sql import migration
 from vdesk_openstack.hss.sql import models
 from vdesk_openstack.tests import services
 
@@ -76,7 +77,8 @@ class _HssTests(object):
         self.assertFalse(self.hss.db_sync())  # key exists, schema at head
         with self.hss.engine.connect() as conn:
             context = alembic_migration.MigrationContext.configure(
-                conn, opts={'compare_type': _compare_type})
+                conn, opts={'compare_type': _compare_type,
+                            'version_table': migration.VERSION_TABLE})
             self.assertEqual('0002', context.get_current_revision())
             diff = autogenerate.compare_metadata(context,
                                                  models.Base.metadata)

@@ -152,15 +152,45 @@ class ManageCliTest(testtools.TestCase):
         self.assertEqual({'desktops_revision': '0002'}, json.loads(
             self.manage('db', 'version', '--schema', 'desktops').stdout))
 
-    def test_one_database_for_both_schemas_is_refused(self):
+    def test_one_database_holds_both_schemas(self):
+        db = os.path.join(self.tmp, 'one.sqlite')
         with open(self.conf, 'w') as f:
-            f.write('[hss]\nconnection = sqlite:///%s/one.sqlite\n'
-                    'key_file = %s/k\n[database]\n'
-                    'connection = sqlite:///%s/one.sqlite\n'
-                    % (self.tmp, self.tmp, self.tmp))
-        self.assertIn('same database', self.error_of('db', 'sync'))
-        self.assertFalse(os.path.exists(os.path.join(self.tmp,
-                                                     'one.sqlite')))
+            f.write('[hss]\nconnection = sqlite:///%s\nkey_file = %s/k\n'
+                    '[database]\nconnection = sqlite:///%s\n'
+                    % (db, self.tmp, db))
+        self.manage('db', 'sync')
+        self.assertEqual({'revision': '0002', 'desktops_revision': '0002'},
+                         json.loads(self.manage('db', 'version').stdout))
+        conn = sqlite3.connect(db)
+        try:
+            tables = {row[0] for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+        self.assertTrue({'subscribers', 'desktops', 'vdesk_hss_version',
+                         'vdesk_desktops_version'} <= tables, tables)
+        self.assertNotIn('alembic_version', tables)
+
+    def test_revision_in_alembic_default_table_is_adopted(self):
+        # Databases synced by earlier releases keep the revision in
+        # alembic_version: db sync moves it, and migrates nothing again.
+        self.manage('db', 'sync', '--schema', 'hss')
+        db = sqlite3.connect(os.path.join(self.tmp, 'hss.sqlite'))
+        with db:
+            db.execute('ALTER TABLE vdesk_hss_version '
+                       'RENAME TO alembic_version')
+        db.close()
+        self.manage('db', 'sync', '--schema', 'hss')
+        db = sqlite3.connect(os.path.join(self.tmp, 'hss.sqlite'))
+        try:
+            tables = {row[0] for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            db.close()
+        self.assertIn('vdesk_hss_version', tables)
+        self.assertNotIn('alembic_version', tables)
+        self.assertEqual('0002', json.loads(self.manage(
+            'db', 'version', '--schema', 'hss').stdout)['revision'])
 
     def test_config_render(self):
         lines = self.manage(

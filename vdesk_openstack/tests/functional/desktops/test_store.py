@@ -61,7 +61,8 @@ class _StoreTests(object):
     def test_migrations_match_models(self):
         self.store.db_sync()  # idempotent at head
         with self.store.engine.connect() as conn:
-            context = alembic_migration.MigrationContext.configure(conn)
+            context = alembic_migration.MigrationContext.configure(
+                conn, opts={'version_table': db_api.VERSION_TABLE})
             self.assertEqual('0002', context.get_current_revision())
             diff = autogenerate.compare_metadata(context,
                                                  models.Base.metadata)
