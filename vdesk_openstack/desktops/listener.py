@@ -116,7 +116,13 @@ class LoginEndpoint(object):
 
 
 def start_logins(conf, manager, transport=None, pool=POOL):
-    """Listen to Keystone's login announcements (topic notifications)."""
+    """Listen to Keystone's login announcements (topic notifications).
+
+    The pool (hence the queue) is the engine's pool name plus
+    ``-logins``: a pool is one queue, and two listeners sharing it would
+    each get about half of the other's messages and drop them.
+    """
+    pool = '%s-logins' % pool
     if transport is None:
         transport = oslo_messaging.get_notification_transport(conf)
     listener = oslo_messaging.get_notification_listener(

@@ -162,10 +162,15 @@ class DesktopManager(object):
             try:
                 desktop, session, plan, fresh = self.store.begin_login(
                     subscriber, user_id, lambda: self._plan(subscriber))
-            except (exceptions.NoPlan, exceptions.NotBound):
+            except (exceptions.NoPlan, exceptions.NotBound) as e:
+                LOG.info('Desktop of %s not pre-warmed: %s', subscriber,
+                         type(e).__name__)
                 return False
             if session is not None or desktop['status'] in (
                     states.ACTIVE, states.RESTORING, states.BUILDING):
+                LOG.info('Desktop of %s not pre-warmed: %s', subscriber,
+                         'a session is open' if session is not None
+                         else 'it is %s' % desktop['status'])
                 return False
             values = self._bring_up(desktop, plan, caps, fresh=fresh)[4]
             self.store.update_desktop(desktop['id'], **values)
