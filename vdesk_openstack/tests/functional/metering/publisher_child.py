@@ -3,9 +3,11 @@
 ``python -m ...publisher_child URL COUNT PREFIX`` loads the publisher from
 URL through Ceilometer, publishes COUNT events, prints ``SPOOLED`` once
 ``publish_events`` returned (the records are on disk) and waits to be
-killed.
+killed. Only the marker goes to stdout: the publisher's log lines (oslo.log
+writes to stdout) go to /dev/null, so they cannot come before it.
 """
 
+import os
 import sys
 import time
 
@@ -16,10 +18,14 @@ from vdesk_openstack.tests.functional.metering import events
 
 
 def main(url, count, prefix):
+    marker = os.fdopen(os.dup(1), 'w')
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
     conf = service.prepare_service([], [])
     pub = publisher.get_publisher(conf, url, 'ceilometer.event.publisher')
     pub.publish_events(events.charged_sessions(int(count), prefix))
-    print('SPOOLED', flush=True)
+    print('SPOOLED', file=marker, flush=True)
     while True:
         time.sleep(60)
 
