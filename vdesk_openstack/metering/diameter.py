@@ -29,7 +29,6 @@ import time
 
 import ceilometer
 from ceilometer import publisher
-from oslo_log import log
 
 from vdesk_openstack.conf import metering as metering_conf
 from vdesk_openstack.metering import diameter_client
@@ -37,7 +36,6 @@ from vdesk_openstack.metering import diameter_records as drec
 from vdesk_openstack.metering import radius
 from vdesk_openstack.metering import spool as charging_spool
 
-LOG = log.getLogger(__name__)
 
 DEFAULT_PORT = 3868
 URL_ALIASES = {'spool': 'spool_dir'}
@@ -110,12 +108,7 @@ class DiameterPublisher(publisher.ConfigPublisherBase):
             watchdog_interval=options['watchdog_interval'],
             backoff_initial=options['backoff_initial'],
             backoff_max=options['backoff_max'])
-        backlog = self.spool.adopt_orphans()
-        if backlog:
-            LOG.info('%d accounting record(s) left in spool %s by a previous '
-                     'publisher will be resent', len(backlog),
-                     options['spool_dir'])
-        self.client.start(backlog)
+        self.client.resume(options['spool_dir'])
 
     def publish_samples(self, samples):
         """Samples are not charged; only session events are."""

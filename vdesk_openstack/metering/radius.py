@@ -29,7 +29,6 @@ import urllib.parse
 import ceilometer
 from ceilometer import publisher
 from oslo_config import types
-from oslo_log import log
 from oslo_utils import netutils
 from pyrad import dictionary as pyrad_dictionary
 
@@ -38,7 +37,6 @@ from vdesk_openstack.metering import client as radius_client
 from vdesk_openstack.metering import records as radius_records
 from vdesk_openstack.metering import spool as radius_spool
 
-LOG = log.getLogger(__name__)
 
 DEFAULT_PORT = 1813
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -183,12 +181,7 @@ class RadiusPublisher(publisher.ConfigPublisherBase):
             max_in_flight=options['max_in_flight'],
             backoff_initial=options['backoff_initial'],
             backoff_max=options['backoff_max'])
-        backlog = self.spool.adopt_orphans()
-        if backlog:
-            LOG.info('%d accounting record(s) left in spool %s by a previous '
-                     'publisher will be resent', len(backlog),
-                     options['spool_dir'])
-        self.client.start(backlog)
+        self.client.resume(options['spool_dir'])
 
     def publish_samples(self, samples):
         """Samples are not charged; only session events are."""

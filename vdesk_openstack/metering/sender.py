@@ -52,6 +52,17 @@ class SpoolingClient:
 
     def start(self, records=()):
         self._queue.extend(records)
+        self._start_thread()
+
+    def resume(self, spool_dir):
+        """Start with what a previous publisher left unacknowledged."""
+        backlog = self.spool.adopt_orphans()
+        if backlog:
+            LOG.info('%d accounting record(s) left in spool %s by a previous '
+                     'publisher will be resent', len(backlog), spool_dir)
+        self.start(backlog)
+
+    def _start_thread(self):
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=self.thread_name)
         self._thread.start()
