@@ -77,27 +77,50 @@ desktops_opts = [
                choices=['nec-xhci', 'qemu-xhci'],
                help='USB controller of desktops whose device redirects '
                     'USB or a smart card.'),
+    cfg.URIOpt('kerbside_url', schemes=['http', 'https'],
+               help='Base URL of the API of Kerbside, the token-validating '
+                    'SPICE proxy, e.g. "https://kerbside.example.net:13002". '
+                    'When set, a spice-direct console is Kerbside\'s: the '
+                    'service gets Nova\'s spice-direct console token, '
+                    'exchanges it at Kerbside (GET <kerbside_url>/nova-'
+                    'console.vv?token=...), which checks it with Nova and '
+                    'hands out a .vv pointing at its SPICE proxy with a '
+                    'password of its own, and gives that .vv to the '
+                    'subscriber unchanged (or its fields, as JSON). Nova\'s '
+                    'token never reaches the subscriber. Takes precedence '
+                    'over spice_proxy_host and spice_direct_to_hypervisor.'),
+    cfg.StrOpt('kerbside_ca_file',
+               help='CA bundle (PEM) to verify the TLS certificate of an '
+                    'https kerbside_url; unset, the system\'s CAs are used.'),
+    cfg.FloatOpt('kerbside_timeout', default=10.0, min=0.5,
+                 help='Seconds to wait for Kerbside to connect and to '
+                      'answer a console request; past it the console '
+                      'request fails with 503.'),
     cfg.HostAddressOpt('spice_proxy_host',
-                       help='Address of the token-validating SPICE proxy '
-                            '(e.g. Kerbside) that spice-direct consoles '
-                            'point subscribers at. The proxy checks the '
-                            'console token with Nova and connects to the '
-                            'hypervisor on the subscriber\'s behalf. Nova '
-                            'sets no SPICE password on a desktop: without '
-                            'such a proxy, whoever reaches a compute '
-                            'host\'s SPICE port sees the desktop.'),
+                       help='Address of a SPICE proxy that takes Nova\'s '
+                            'spice-direct console token as the SPICE '
+                            'password, checks it with Nova '
+                            '(os-console-auth-tokens) and connects to the '
+                            'hypervisor on the subscriber\'s behalf. The '
+                            '.vv then names this host with the token as '
+                            'its password. Kerbside does not work this way: '
+                            'use kerbside_url for it. Nova sets no SPICE '
+                            'password on a desktop: without a '
+                            'token-validating proxy, whoever reaches a '
+                            'compute host\'s SPICE port sees the desktop.'),
     cfg.PortOpt('spice_proxy_port',
                 help='Plain SPICE port of the proxy in spice_proxy_host.'),
     cfg.PortOpt('spice_proxy_tls_port',
                 help='TLS SPICE port of the proxy in spice_proxy_host; '
                      'set at least one of the two ports.'),
     cfg.BoolOpt('spice_direct_to_hypervisor', default=False,
-                help='Without a spice_proxy_host, give spice-direct '
-                     'consoles the hypervisor\'s own SPICE address. The '
-                     'console token is then checked by nothing: only for '
-                     'a lab or a single-host sandbox on loopback. When '
-                     'neither is set, spice-direct consoles are refused '
-                     '(503) and the HTML5 consoles still work.'),
+                help='Without kerbside_url or spice_proxy_host, give '
+                     'spice-direct consoles the hypervisor\'s own SPICE '
+                     'address. The console token is then checked by '
+                     'nothing: only for a lab or a single-host sandbox on '
+                     'loopback. When none of the three is set, '
+                     'spice-direct consoles are refused (503) and the '
+                     'HTML5 consoles still work.'),
 ]
 
 coordination_group = cfg.OptGroup(

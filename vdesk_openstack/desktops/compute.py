@@ -9,11 +9,14 @@ consoles and diagnostics. Nova or Keystone being unreachable becomes
 :class:`Unavailable` (503).
 """
 
+import configparser
 import functools
 import threading
+import urllib.parse
 import uuid
 
 from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import session as ks_session
 from openstack import exceptions as sdk_exc
 from oslo_log import log as logging
 
@@ -33,13 +36,20 @@ FLAVOR_NAMESPACE = uuid.UUID('6f0e5a3c-7d1b-5c2e-9a4f-8b3d2c1e0f7a')
 # spice-direct consoles need compute API 2.99.
 CONSOLE_MICROVERSION = '2.99'
 # Where spice-direct consoles send subscribers.
+KERBSIDE = 'kerbside'
 PROXY = 'proxy'
 HYPERVISOR = 'hypervisor'
+# Kerbside's exchange of a Nova spice-direct token for a .vv of its own.
+KERBSIDE_EXCHANGE = '/nova-console.vv'
+# The largest .vv accepted from Kerbside (it carries a CA certificate).
+KERBSIDE_MAX_VV = 64 * 1024
 
 
 def spice_path(conf):
-    """PROXY, HYPERVISOR, or None when spice-direct is not offered."""
+    """KERBSIDE, PROXY, HYPERVISOR, or None when spice-direct is off."""
     d = conf.desktops
+    if d.kerbside_url:
+        return KERBSIDE
     if d.spice_proxy_host and (d.spice_proxy_port or d.spice_proxy_tls_port):
         return PROXY
     if d.spice_direct_to_hypervisor:
@@ -51,21 +61,37 @@ def warn_about_spice_path(conf):
     """Log at start-up how spice-direct consoles reach desktops."""
     d = conf.desktops
     path = spice_path(conf)
+    if path == KERBSIDE:
+        if d.spice_proxy_host or d.spice_direct_to_hypervisor:
+            LOG.warning('[desktops] kerbside_url is set: spice_proxy_host '
+                        'and spice_direct_to_hypervisor are ignored')
+        parsed = urllib.parse.urlsplit(d.kerbside_url)
+        if parsed.scheme != 'https' and parsed.hostname not in (
+                '127.0.0.1', '::1', 'localhost'):
+            LOG.warning('[desktops] kerbside_url is not https: the console '
+                        'tokens exchanged at Kerbside and the consoles it '
+                        'hands out cross the network in clear')
+        LOG.info('spice-direct consoles go through Kerbside at %s: it '
+                 'checks each console token with Nova and proxies the '
+                 'SPICE connection', d.kerbside_url)
+        return path
     if d.spice_proxy_host and path != PROXY:
         LOG.warning('[desktops] spice_proxy_host is set without '
                     'spice_proxy_port or spice_proxy_tls_port: ignored')
     if path == PROXY:
-        LOG.info('spice-direct consoles go through the SPICE proxy at %s',
+        LOG.info('spice-direct consoles go through the SPICE proxy at %s, '
+                 'with Nova\'s console token as the SPICE password',
                  d.spice_proxy_host)
     elif path == HYPERVISOR:
         LOG.warning('spice-direct consoles connect subscribers straight to '
                     'the hypervisor\'s SPICE port, where nothing checks the '
                     'console token: anyone who reaches a compute host sees '
-                    'its desktops. Use a token-validating SPICE proxy '
-                    '([desktops] spice_proxy_host) outside a lab.')
+                    'its desktops. Use Kerbside, a token-validating SPICE '
+                    'proxy ([desktops] kerbside_url), outside a lab.')
     else:
         LOG.info('spice-direct consoles are off (no [desktops] '
-                 'spice_proxy_host); HTML5 consoles are offered')
+                 'kerbside_url or spice_proxy_host); HTML5 consoles are '
+                 'offered')
     return path
 
 
@@ -95,11 +121,12 @@ def _translate(fn):
 class Compute(object):
     """Nova operations of the desktop service (thread-safe)."""
 
-    def __init__(self, connection, conf):
+    def __init__(self, connection, conf, kerbside_session=None):
         self._conn = connection
         self._conf = conf
         self._flavors = {}
         self._lock = threading.Lock()
+        self._kerbside = kerbside_session
 
     @property
     def project_id(self):
@@ -307,7 +334,11 @@ class Compute(object):
     # -- consoles and usage ---------------------------------------------------
     @_translate
     def console(self, server_id, console_type):
-        """Connection info of a remote console of ``console_type``."""
+        """Connection info of a remote console of ``console_type``.
+
+        Through Kerbside, a spice-direct console also carries ``vv``:
+        Kerbside's ``.vv``, to be handed out unchanged.
+        """
         self._check_spice_path(console_type)
         protocol = 'vnc' if console_type == 'novnc' else 'spice'
         response = self._conn.compute.post(
@@ -320,9 +351,14 @@ class Compute(object):
                 'The compute service gave no console (%d)'
                 % response.status_code)
         console = response.json()['remote_console']
+        if console_type != 'spice-direct':
+            return {'type': console_type, 'url': console['url']}
+        token = _console_token(console['url'])
+        if spice_path(self._conf) == KERBSIDE:
+            # Nova's token stays here: the subscriber gets Kerbside's.
+            return dict(self._kerbside_console(token), type=console_type)
         info = {'type': console_type, 'url': console['url']}
-        if console_type == 'spice-direct':
-            info.update(self._spice_endpoint(console['url']))
+        info.update(self._spice_endpoint(token))
         return info
 
     def _check_spice_path(self, console_type):
@@ -333,10 +369,7 @@ class Compute(object):
                 'spice-direct consoles are not offered here: no SPICE '
                 'proxy is configured; use an HTML5 console')
 
-    def _spice_endpoint(self, url):
-        # The token is the last path element or the "token" query value.
-        token = url.split('token=')[-1].split('&')[0].rstrip('/')
-        token = token.rsplit('/', 1)[-1]
+    def _spice_endpoint(self, token):
         if spice_path(self._conf) == PROXY:
             # The proxy resolves the token with Nova itself.
             d = self._conf.desktops
@@ -352,6 +385,79 @@ class Compute(object):
         return {'host': details.get('host'), 'port': details.get('port'),
                 'tls_port': details.get('tls_port'), 'password': token}
 
+    # -- Kerbside -------------------------------------------------------------
+    def _kerbside_session(self):
+        with self._lock:
+            if self._kerbside is None:
+                d = self._conf.desktops
+                self._kerbside = ks_session.Session(
+                    verify=d.kerbside_ca_file or True,
+                    timeout=d.kerbside_timeout)
+            return self._kerbside
+
+    def _kerbside_console(self, token):
+        """Exchange Nova's console token for Kerbside's .vv.
+
+        Kerbside checks the token with Nova (os-console-auth-tokens), so
+        a .vv comes back only for a live console of this desktop; it
+        points at Kerbside's SPICE proxy, with a password Kerbside made.
+        Kerbside unreachable or slow is :class:`exceptions.Unavailable`
+        (503), any other answer than a .vv :class:`exceptions.BadGateway`
+        (502). Nova's token is in the URL: it is kept out of every log
+        line and error message.
+        """
+        base = self._conf.desktops.kerbside_url.rstrip('/')
+        url = '%s%s?%s' % (base, KERBSIDE_EXCHANGE,
+                           urllib.parse.urlencode({'token': token}))
+        try:
+            response = self._kerbside_session().get(
+                url, authenticated=False, raise_exc=False, log=False,
+                redirect=False,
+                headers={'Accept': 'application/x-virt-viewer'})
+        except ks_exc.SSLError as e:
+            LOG.error('Kerbside at %s: TLS failed (%s); check [desktops] '
+                      'kerbside_ca_file', base,
+                      _scrub(e, token, type(e).__name__))
+            raise exceptions.Unavailable(
+                'The SPICE console proxy is unavailable; retry later'
+            ) from None
+        except ks_exc.ConnectionError as e:  # refused, timed out, reset
+            LOG.warning('Kerbside at %s is unreachable: %s', base,
+                        _scrub(e, token, type(e).__name__))
+            raise exceptions.Unavailable(
+                'The SPICE console proxy is unavailable; retry later'
+            ) from None
+        status = response.status_code
+        text = response.text if status == 200 else ''
+        if status != 200:
+            # Kerbside's errors are {"error": ..., "status": ...}.
+            detail = response.text[:200]
+            try:
+                detail = response.json().get('error') or detail
+            except (ValueError, AttributeError):
+                pass
+            LOG.error('Kerbside at %s refused a console token: %d %s%s',
+                      base, status, _scrub(detail, token, ''),
+                      ' (is Nova\'s cloud in Kerbside\'s sources, and may '
+                      'its user resolve console tokens?)'
+                      if status == 404 else '')
+            raise exceptions.BadGateway(
+                'The SPICE console proxy refused the console (%d); retry '
+                'later' % status)
+        if len(text) > KERBSIDE_MAX_VV:
+            LOG.error('Kerbside at %s answered %d characters, more than a '
+                      '.vv holds', base, len(text))
+            raise exceptions.BadGateway(
+                'The SPICE console proxy gave no usable console')
+        fields = _vv_fields(text)
+        if fields is None:
+            LOG.error('Kerbside at %s answered 200 without a usable .vv',
+                      base)
+            raise exceptions.BadGateway(
+                'The SPICE console proxy gave no usable console')
+        fields['vv'] = text
+        return fields
+
     @_translate
     def cpu_seconds(self, server_id):
         """CPU time the server has used, from Nova's diagnostics, or None."""
@@ -363,3 +469,59 @@ class Compute(object):
         for cpu in getattr(diag, 'cpu_details', None) or []:
             total += (cpu.get('time') or 0)
         return total / 1e9 if total else None
+
+
+def _console_token(url):
+    """Nova's console token: the last path element or the "token" value."""
+    token = url.split('token=')[-1].split('&')[0].rstrip('/')
+    return token.rsplit('/', 1)[-1]
+
+
+def _scrub(value, token, default):
+    """str(value) without ``token`` (URLs in errors carry it)."""
+    text = str(value) or default
+    for form in {token, urllib.parse.quote(token, safe='')}:
+        if form:
+            text = text.replace(form, '***')
+    return text
+
+
+def _vv_fields(text):
+    """The SPICE endpoint of a .vv, as the JSON console gives it, or None.
+
+    ``host``, ``port``, ``tls_port``, ``password``, and when present
+    ``ca`` (PEM) and ``host_subject``: what a SPICE client that reads no
+    .vv needs. None unless it is a ``[virt-viewer]`` file of type spice
+    with a host, a port and a password.
+    """
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(text)
+        vv = parser['virt-viewer']
+    except (configparser.Error, KeyError):
+        return None
+    fields = {'host': vv.get('host'), 'port': _vv_port(vv.get('port')),
+              'tls_port': _vv_port(vv.get('tls-port')),
+              'password': vv.get('password')}
+    if (vv.get('type') != 'spice' or not fields['host'] or
+            not fields['password'] or False in (fields['port'],
+                                                fields['tls_port']) or
+            (fields['port'] is None and fields['tls_port'] is None)):
+        return None
+    if vv.get('ca'):
+        # A .vv writes the PEM on one line, with "\n" for its newlines.
+        fields['ca'] = vv['ca'].replace('\\n', '\n')
+    if vv.get('host-subject'):
+        fields['host_subject'] = vv['host-subject']
+    return fields
+
+
+def _vv_port(value):
+    """A port of a .vv: None when absent, False when not a port."""
+    if value is None or value == '':
+        return None
+    try:
+        port = int(value)
+    except ValueError:
+        return False
+    return port if 0 < port < 65536 else False

@@ -54,6 +54,13 @@ class Unavailable(DesktopError):
     message = 'A service the desktop service depends on is unavailable'
 
 
+class BadGateway(DesktopError):
+    """A service the desktop service relays gave an unusable answer."""
+
+    code = 502
+    message = 'A service the desktop service depends on failed'
+
+
 class BadMarker(DesktopError):
     """Nova no longer knows a listing's marker (internal, not an answer)."""
 

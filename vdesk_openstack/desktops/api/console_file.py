@@ -41,7 +41,13 @@ def _port(value, name):
 
 
 def render(console, title='Desktop'):
-    """The .vv text of a spice-direct ``console`` (Compute.console())."""
+    """The .vv text of a spice-direct ``console`` (Compute.console()).
+
+    A console that came through Kerbside carries Kerbside's own ``.vv``
+    (its proxy, its password, its CA): that file is given unchanged.
+    """
+    if console.get('vv') is not None:
+        return console['vv']
     host = console.get('host')
     port = _port(console.get('port'), 'port')
     tls_port = _port(console.get('tls_port'), 'TLS port')

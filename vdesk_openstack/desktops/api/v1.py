@@ -180,6 +180,8 @@ class API(object):
                 'Content-Disposition':
                     'attachment; filename="%s"' % console_file.FILENAME,
                 'Cache-Control': 'no-store'}
+        # A proxy's own .vv is for format=vv; JSON gives its fields.
+        console = {k: v for k, v in console.items() if k != 'vv'}
         return 200, {'console': console}, {'Cache-Control': 'no-store'}
 
     # -- admin ----------------------------------------------------------------
