@@ -166,8 +166,12 @@ class TwoHundredSubscribersTest(harness.DesktopTestCase):
         while True:
             building = self.admin_api.get_servers(
                 detail=False, search_opts={'status': 'BUILD'})
-            self.assertEqual([], self.admin_api.get_servers(
-                detail=False, search_opts={'status': 'ERROR'}))
+            failed = self.admin_api.get_servers(
+                detail=True, search_opts={'status': 'ERROR'})
+            self.assertEqual(
+                [], failed, 'servers in ERROR: %s' % '; '.join(
+                    '%s: %s' % (s['id'], (s.get('fault') or {}).get(
+                        'message')) for s in failed))
             if not building:
                 return
             self.assertLess(time.monotonic(), deadline,
