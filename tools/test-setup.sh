@@ -99,3 +99,4 @@ fi
 # for the Diameter charging tests.
 bash "$(dirname "$0")/setup-osmo-hlr.sh"
 bash "$(dirname "$0")/setup-freediameter.sh"
+bash "$(dirname "$0")/setup-kerbside.sh"
