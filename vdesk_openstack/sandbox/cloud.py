@@ -16,6 +16,9 @@ database set and one RabbitMQ vhost per run, removed at the end):
   and a freeDiameter charging data function writing into PostgreSQL;
 * with ``hss='gsup'``, osmo-hlr holds the SIM secrets and Keystone gets
   its authentication vectors over GSUP;
+* Kerbside, the token-validating SPICE proxy, when installed
+  (:mod:`vdesk_openstack.sandbox.kerbside`): spice-direct consoles go
+  through it, else straight to the hypervisor;
 * vdesk-api under uwsgi and vdesk-engine, on vdesk.conf written from
   :mod:`vdesk_openstack.deploy` (the same values the DevStack plugin
   writes).
@@ -45,6 +48,7 @@ from vdesk_openstack import hss
 from vdesk_openstack.sandbox import aio
 from vdesk_openstack.sandbox import hypervisor as hypervisor_mod
 from vdesk_openstack.sandbox import image as image_mod
+from vdesk_openstack.sandbox import kerbside as kerbside_mod
 from vdesk_openstack.sandbox import keystone
 from vdesk_openstack.sandbox import net
 from vdesk_openstack.sandbox import procs
@@ -120,6 +124,7 @@ class Cloud(object):
         self.hypervisor = None
         self.radius = None
         self.keystone = None
+        self.kerbside = None
         self.hss = None
         self.vhost = None
         self._databases = []
@@ -226,6 +231,8 @@ class Cloud(object):
                 self._register_image()
             with self._phase('nova'):
                 self._start_nova()
+            with self._phase('kerbside'):
+                self.kerbside = kerbside_mod.start(self)
             with self._phase('charging'):
                 self._start_charging()
             with self._phase('desktop service'):
@@ -719,11 +726,15 @@ class Cloud(object):
             default_image = {image}
             network = none
             idle_timeout = 0
-            spice_direct_to_hypervisor = true
+            {spice}
             [charging]
             interim_interval = {interim}
             ''').format(image=self.image_id,
-                        interim=self.interim_interval).splitlines()
+                        interim=self.interim_interval,
+                        spice='\n'.join(
+                            self.kerbside.vdesk_options() if self.kerbside
+                            else ['spice_direct_to_hypervisor = true'])
+                        ).splitlines()
         lines += textwrap.dedent(self._authtoken('vdesk')).splitlines()
         conf_file = self._write('\n'.join(lines) + '\n', 'vdesk',
                                 'vdesk.conf')

@@ -6,17 +6,23 @@ nova-compute on libvirt/QEMU, Ceilometer's notification agent with our
 RADIUS publisher, FreeRADIUS, vdesk-api under uwsgi and vdesk-engine. The
 first login boots a real guest from its Glance image (``boot=1`` in Nova's
 console log) with the devices the UE redirects; remote-viewer opens the
-``.vv`` the desktop API gives; logout shelves and offloads it (the
+``.vv`` the desktop API gives -- through Kerbside, the token-validating
+SPICE proxy, which the API exchanges Nova's console token with, and which
+refuses a made-up token or password; logout shelves and offloads it (the
 snapshot lands in Glance, the domain is gone); the next login restores
 the same server and the guest finds its disk as it left it (``boot=2``);
 FreeRADIUS got Start and Stop through RabbitMQ and Ceilometer's agent.
 Stopping the cloud leaves no process, domain or database behind.
 """
 
+import configparser
 import os
+import secrets
 import shutil
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from xml.etree import ElementTree
 
 from keystoneauth1 import session as ks_session
@@ -28,6 +34,7 @@ from vdesk_openstack.client.osc import commands
 from vdesk_openstack.client.osc import http
 from vdesk_openstack.client import v3aka
 from vdesk_openstack.sandbox import cloud as cloud_mod
+from vdesk_openstack.sandbox import kerbside
 from vdesk_openstack.sandbox import keystone
 from vdesk_openstack.tests.functional import test_desktop_guest
 from vdesk_openstack.tests import services
@@ -36,6 +43,9 @@ CAPABILITIES = {'client': 'native',
                 'display': {'protocol': 'spice', 'monitors': 1},
                 'audio_out': True, 'audio_in': True, 'usb': True,
                 'smartcard': False}
+# Kerbside's proxy log line for a connection with a password it did not
+# issue.
+DENIED = 'connection denied by control service'
 NEEDED = ('mariadb', 'rabbitmq', 'libvirtd', 'virtlogd', 'virsh',
           'qemu-system-x86_64', 'qemu-img', 'busybox', 'freeradius')
 
@@ -59,6 +69,10 @@ class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
             services.require(self, name)
         if os.geteuid() != 0:
             self._missing('libvirt qemu:///system needs root')
+        # Without Kerbside the sandbox connects the viewer straight to the
+        # hypervisor: fine on a laptop, never in CI.
+        if kerbside.missing() and services.in_ci():
+            raise AssertionError('CI=true and %s' % kerbside.missing())
         self.workdir = tempfile.mkdtemp(prefix='vdesk-real-cloud-test-')
         self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
         self.cloud = cloud_mod.Cloud(subscribers=1)
@@ -121,10 +135,15 @@ class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
         self._assert_redirected_devices(server_id)
 
         # The subscriber's SPICE client: every channel comes up.
+        text = client.console('spice-direct', vv=True)
+        if self.cloud.kerbside is not None:
+            self._assert_points_at_kerbside(text, server_id)
         vv = os.path.join(self.workdir, 'desktop.vv')
         with open(vv, 'w') as f:
-            f.write(client.console('spice-direct', vv=True))
+            f.write(text)
         self._view(vv)
+        if self.cloud.kerbside is not None:
+            self._assert_kerbside_refuses(text, client)
 
         self._logout(client, server_id)
         server = self.cloud.server(server_id)
@@ -174,3 +193,70 @@ class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
                   for c in devices.findall('channel')
                   if c.get('type') == 'spicevmc']
         self.assertIn('com.redhat.spice.0', agents)
+
+    # -- Kerbside -------------------------------------------------------------
+    def _assert_points_at_kerbside(self, text, server_id):
+        """The API's .vv is Kerbside's: its proxy, its CA, its subject."""
+        proxy = self.cloud.kerbside
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read_string(text)
+        vv = parser['virt-viewer']
+        self.assertEqual((proxy.proxy_host, str(proxy.proxy_port),
+                          str(proxy.proxy_tls_port)),
+                         (vv['host'], vv['port'], vv['tls-port']))
+        with open(proxy.ca_file) as f:
+            self.assertEqual(f.read().replace('\n', '\\n'), vv['ca'])
+        self.assertEqual(proxy.host_subject, vv['host-subject'])
+        self.assertTrue(vv['password'])
+        # Not the hypervisor's SPICE port (loopback too, in the sandbox).
+        domain = ElementTree.fromstring(self.cloud.domain_xml(server_id))
+        graphics = domain.find('devices/graphics')
+        self.assertNotIn(graphics.get('port'), (vv['port'], vv['tls-port']))
+
+    def _assert_kerbside_refuses(self, text, client):
+        proxy = self.cloud.kerbside
+        # A made-up Nova token: Kerbside's exchange answers no .vv.
+        made_up = secrets.token_hex(16)
+        try:
+            with urllib.request.urlopen(  # nosec: the sandbox's loopback
+                    '%s/nova-console.vv?token=%s' % (proxy.api_url, made_up),
+                    timeout=60) as response:
+                self.fail('Kerbside gave a .vv for a made-up token: %d %s'
+                          % (response.status, response.read()[:200]))
+        except urllib.error.HTTPError as e:
+            body = e.read().decode(errors='replace')
+            self.assertTrue(400 <= e.code < 500, '%d %s' % (e.code, body))
+            self.assertNotIn('[virt-viewer]', body)
+
+        # A made-up password at Kerbside's proxy: no channel comes up.
+        forged = ''.join(
+            'password=%s\n' % secrets.token_hex(24)
+            if line.startswith('password=') else line + '\n'
+            for line in text.splitlines())
+        self.assertNotEqual(text, forged)
+        vv = os.path.join(self.workdir, 'forged.vv')
+        with open(vv, 'w') as f:
+            f.write(forged)
+        log = os.path.join(self.workdir, 'remote-viewer-forged.log')
+        proxy_log = proxy.processes[1].log_path
+        denied = _read(proxy_log).count(DENIED)
+        self._start(['remote-viewer', '--debug', '--spice-debug', '--kiosk',
+                     vv], log, dict(os.environ, DISPLAY=self._xvfb()))
+        _wait(lambda: _read(proxy_log).count(DENIED) > denied or
+              'channel up' in _read(log), 60,
+              'Kerbside\'s proxy to answer a made-up password')
+        time.sleep(2)  # a channel the proxy let through would be up now
+        self.assertNotIn('channel up', _read(log),
+                         'a made-up password opened the desktop')
+        self.assertGreater(_read(proxy_log).count(DENIED), denied)
+
+        # Kerbside down: the API answers 503, not a desktop nor a 500.
+        proxy.processes[0].stop()  # its API
+        e = self.assertRaises(http.DesktopApiError, client.console,
+                              'spice-direct', vv=True)
+        self.assertEqual(503, e.status)
+
+
+def _read(path):
+    with open(path, errors='replace') as f:
+        return f.read()
