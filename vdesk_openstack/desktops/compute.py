@@ -409,24 +409,23 @@ class Compute(object):
         base = self._conf.desktops.kerbside_url.rstrip('/')
         url = '%s%s?%s' % (base, KERBSIDE_EXCHANGE,
                            urllib.parse.urlencode({'token': token}))
+        # Logged after the except clauses: oslo.log appends the exception
+        # being handled to a warning, and this one's text names the URL.
+        failure = None
         try:
             response = self._kerbside_session().get(
                 url, authenticated=False, raise_exc=False, log=False,
                 redirect=False,
                 headers={'Accept': 'application/x-virt-viewer'})
         except ks_exc.SSLError as e:
-            LOG.error('Kerbside at %s: TLS failed (%s); check [desktops] '
-                      'kerbside_ca_file', base,
-                      _scrub(e, token, type(e).__name__))
-            raise exceptions.Unavailable(
-                'The SPICE console proxy is unavailable; retry later'
-            ) from None
+            failure = ('TLS failed (%s); check [desktops] kerbside_ca_file'
+                       % _scrub(e, token, type(e).__name__))
         except ks_exc.ConnectionError as e:  # refused, timed out, reset
-            LOG.warning('Kerbside at %s is unreachable: %s', base,
-                        _scrub(e, token, type(e).__name__))
+            failure = 'unreachable: %s' % _scrub(e, token, type(e).__name__)
+        if failure is not None:
+            LOG.warning('Kerbside at %s: %s', base, failure)
             raise exceptions.Unavailable(
-                'The SPICE console proxy is unavailable; retry later'
-            ) from None
+                'The SPICE console proxy is unavailable; retry later')
         status = response.status_code
         text = response.text if status == 200 else ''
         if status != 200:

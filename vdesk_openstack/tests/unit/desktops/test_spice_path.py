@@ -11,6 +11,7 @@ with a JSON error, and Nova's token appears in no log line.
 """
 
 import http.server
+import io
 import json
 import logging
 import socket
@@ -21,6 +22,8 @@ import urllib.parse
 
 import fixtures
 from oslo_config import cfg
+from oslo_log import formatters
+from oslo_log import log as oslo_log
 import testtools
 import webob
 
@@ -28,6 +31,7 @@ from vdesk_openstack import conf as vdesk_conf
 from vdesk_openstack.conf import desktops as desktops_conf
 from vdesk_openstack.desktops.api import app
 from vdesk_openstack.desktops.api import console_file
+from vdesk_openstack.desktops.api import faults
 from vdesk_openstack.desktops.api import policy
 from vdesk_openstack.desktops.api import v1
 from vdesk_openstack.desktops import compute
@@ -195,6 +199,19 @@ class KerbsideTest(ComputeMixin, testtools.TestCase):
         super().setUp()
         self.log = self.useFixture(fixtures.FakeLogger(
             name=compute.__name__, level=logging.INFO))
+        # What the services write: oslo.log's formatter, which appends the
+        # exception being handled to a warning or an error.
+        log_conf = cfg.ConfigOpts()
+        oslo_log.register_options(log_conf)
+        log_conf([], project='vdesk')
+        self.service_log = io.StringIO()
+        handler = logging.StreamHandler(self.service_log)
+        handler.setFormatter(formatters.ContextFormatter(
+            config=log_conf, project='vdesk', version='test'))
+        for name in (compute.__name__, faults.__name__):
+            logger = logging.getLogger(name)
+            logger.addHandler(handler)
+            self.addCleanup(logger.removeHandler, handler)
 
     def _kerbside(self, reply=(200, 'application/x-virt-viewer',
                                KERBSIDE_VV), **options):
@@ -266,6 +283,7 @@ class KerbsideTest(ComputeMixin, testtools.TestCase):
 
     def _assert_no_token_logged(self):
         self.assertNotIn(TOKEN, self.log.output)
+        self.assertNotIn(TOKEN, self.service_log.getvalue())
 
     def test_kerbside_down_is_503(self):
         with socket.socket() as s:
