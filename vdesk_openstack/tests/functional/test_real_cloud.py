@@ -255,6 +255,12 @@ class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
         e = self.assertRaises(http.DesktopApiError, client.console,
                               'spice-direct', vv=True)
         self.assertEqual(503, e.status)
+        # Logged, without Nova's console token.
+        api_log = ''.join(_read(os.path.join(self.cloud.logdir, name))
+                          for name in ('vdesk-api.log',
+                                       'vdesk-api-requests.log'))
+        self.assertIn('Kerbside at %s: unreachable' % proxy.api_url, api_log)
+        self.assertNotRegex(api_log, r'nova-console\.vv\?token=(?!\*\*\*)')
 
 
 def _read(path):
