@@ -148,6 +148,16 @@ charging_opts = [
     cfg.IntOpt('interim_interval', default=300, min=1,
                help='Seconds between two interim records '
                     '(vdesk.session.update) of an active session.'),
+    cfg.FloatOpt('cpu_util_rate', default=50.0, min=0.0,
+                 help='Most Nova server-diagnostics requests per second '
+                      'one vdesk-engine makes to put the CPU utilisation '
+                      '(cpu_util) into interim records. Each is a round '
+                      'trip through nova-api to the desktop\'s compute '
+                      'host, so this bounds the load the interim pass puts '
+                      'on Nova however many sessions are open: interim '
+                      'records beyond the budget are sent without '
+                      'cpu_util (their duration is always there). 0 leaves '
+                      'cpu_util out of every interim record.'),
     cfg.FloatOpt('outbox_poll_interval', default=1.0, min=0.05,
                  help='Seconds between two looks of vdesk-engine at the '
                       'charging outbox (the records written by the API '

@@ -30,6 +30,7 @@ transaction as the session change they charge; the engine delivers them
 """
 
 import datetime
+import threading
 import time
 
 from oslo_log import log as logging
@@ -58,6 +59,36 @@ def _seconds_between(start, end):
     return max(0.0, (end - start).total_seconds())
 
 
+class RateBudget(object):
+    """A token bucket: at most ``rate`` takes per second, never waiting.
+
+    Holds up to one second's worth of tokens, so a pass that finds many
+    sessions due at once spends at most that burst. Thread-safe.
+    """
+
+    def __init__(self, rate, clock=time.monotonic):
+        self.rate = float(rate)
+        self.capacity = max(1.0, self.rate)
+        self._clock = clock
+        self._tokens = self.capacity
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def take(self):
+        """True if a token was left (and is now spent)."""
+        if self.rate <= 0:
+            return False
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.capacity, self._tokens
+                               + (now - self._last) * self.rate)
+            self._last = now
+            if self._tokens < 1.0:
+                return False
+            self._tokens -= 1.0
+            return True
+
+
 class DesktopManager(object):
 
     def __init__(self, conf, store, hss, compute, locks, delivery=None):
@@ -69,6 +100,8 @@ class DesktopManager(object):
         # The outbox's delivery, when it runs in this process: told to look
         # at once when a record is queued (else its next poll finds it).
         self.delivery = delivery
+        # Nova diagnostics requests for interim records' cpu_util.
+        self.diagnostics = RateBudget(conf.charging.cpu_util_rate)
 
     # -- subscriber calls ---------------------------------------------------
     def login(self, subscriber, user_id, capabilities):
@@ -502,8 +535,10 @@ class DesktopManager(object):
         except hss_exc.HssError:
             return None
 
-    def _record(self, event_type, session, desktop, now, **kwargs):
-        plan = self._plan_or_none(session['subscriber'])
+    def _record(self, event_type, session, desktop, now, plan=None,
+                **kwargs):
+        if plan is None:
+            plan = self._plan_or_none(session['subscriber'])
         desktop = dict(desktop, project_id=self.compute.project_id)
         return charging.record(event_type, session, desktop, plan, now,
                                **kwargs)
@@ -547,9 +582,11 @@ class DesktopManager(object):
             return False
         desktop = self.store.get_desktop_by_id(session['desktop_id'])
         duration = _seconds_between(session['active_at'], now)
+        plan = self._plan_or_none(session['subscriber'])
         record = self._record(charging.UPDATE, session, desktop, now,
-                              duration_s=duration,
-                              cpu_util=self._cpu_util(desktop, duration))
+                              plan=plan, duration_s=duration,
+                              cpu_util=self._cpu_util(desktop, plan,
+                                                      duration))
         # One worker wins the interval (last_interim_at moves from what
         # was read); its record is written in the same transaction.
         if not self.store.charge_interim(session['id'],
@@ -559,10 +596,17 @@ class DesktopManager(object):
         self._queued(record)
         return True
 
-    def _cpu_util(self, desktop, duration):
+    def _cpu_util(self, desktop, plan, duration):
+        """Percent of the plan's vCPUs used, or None.
+
+        None without a plan or a duration, when Nova has no diagnostics,
+        and when this second's budget of diagnostics requests
+        (``[charging] cpu_util_rate``) is spent.
+        """
+        if not duration or plan is None or not self.diagnostics.take():
+            return None
         cpu_s = self.compute.cpu_seconds(desktop['instance_id'])
-        plan = self._plan_or_none(desktop['subscriber'])
-        if cpu_s is None or not duration or plan is None:
+        if cpu_s is None:
             return None
         return round(min(100.0, 100.0 * cpu_s / (duration * plan.vcpus)), 2)
 
