@@ -845,6 +845,8 @@ class Cloud(object):
         """What ``vdesk-sandbox --serve`` prints first."""
         return {'cloud': 'libvirt', 'keystone_url': self.keystone_url,
                 'desktop_url': self.desktop_url, 'nova_url': self.nova_url,
+                'kerbside_url': (self.kerbside.api_url
+                                 if self.kerbside else None),
                 'admin': {'username': 'admin',
                           'password': keystone.ADMIN_PASSWORD,
                           'project_name': 'admin',
