@@ -67,6 +67,8 @@ function _vdesk_render {
         --diameter-origin-realm "$VDESK_DIAMETER_ORIGIN_REALM" \
         --diameter-destination-realm "$VDESK_DIAMETER_DESTINATION_REALM" \
         --diameter-spool-dir "$VDESK_DIAMETER_SPOOL_DIR" \
+        --kerbside-url "$VDESK_KERBSIDE_URL" \
+        --kerbside-ca-file "$VDESK_KERBSIDE_CA_FILE" \
         "$@"
 }
 

@@ -111,6 +111,8 @@ class Deployment(object):
     diameter_origin_realm: str = None
     diameter_destination_realm: str = None
     diameter_spool_dir: str = None
+    kerbside_url: str = None
+    kerbside_ca_file: str = None
 
     @property
     def auth_url(self):
@@ -176,6 +178,12 @@ def vdesk_settings(deployment, current=None):
     settings += _settings(desktops_conf.subscribers_group.name, [
         ('subscriber_domain', d.subscriber_domain),
         ('subscriber_project', d.subscriber_project)])
+    # spice-direct consoles through Kerbside, the token-checking SPICE
+    # proxy; unset (or empty, as DevStack passes it), they are not offered.
+    settings += _settings(desktops_conf.desktops_group.name, [
+        ('kerbside_url', d.kerbside_url or None),
+        ('kerbside_ca_file', (d.kerbside_ca_file or None)
+         if d.kerbside_url else None)])
     return settings
 
 

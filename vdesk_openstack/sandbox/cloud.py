@@ -671,7 +671,8 @@ class Cloud(object):
             diameter_origin_realm=DIAMETER_REALM,
             diameter_destination_realm=DIAMETER_REALM,
             diameter_spool_dir=self._path('ceilometer', 'diameter-spool',
-                                          ''))
+                                          ''),
+            kerbside_url=self.kerbside.api_url if self.kerbside else None)
 
     def _start_charging(self):
         if self.charging == 'diameter':
@@ -726,14 +727,14 @@ class Cloud(object):
             default_image = {image}
             network = none
             idle_timeout = 0
-            {spice}
+            spice_direct_to_hypervisor = {direct}
             [charging]
             interim_interval = {interim}
             ''').format(image=self.image_id,
                         interim=self.interim_interval,
-                        spice='\n'.join(
-                            self.kerbside.vdesk_options() if self.kerbside
-                            else ['spice_direct_to_hypervisor = true'])
+                        # Only without Kerbside (kerbside_url comes from
+                        # the deployment facts): loopback, a lab.
+                        direct='false' if self.kerbside else 'true'
                         ).splitlines()
         lines += textwrap.dedent(self._authtoken('vdesk')).splitlines()
         conf_file = self._write('\n'.join(lines) + '\n', 'vdesk',

@@ -287,11 +287,6 @@ class Kerbside(object):
         except RuntimeError as e:
             raise KerbsideError('%s: %s\n%s' % (name, e, process.tail()))
 
-    # -- use ------------------------------------------------------------------
-    def vdesk_options(self):
-        """vdesk.conf's ``[desktops]`` lines that point at this Kerbside."""
-        return ['kerbside_url = %s' % self.api_url]
-
 
 def _write(path, data, mode):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)

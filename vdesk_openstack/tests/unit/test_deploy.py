@@ -11,6 +11,7 @@ from vdesk_openstack import conf as vdesk_conf
 from vdesk_openstack.conf import aka as aka_conf
 from vdesk_openstack.conf import scheduler as scheduler_conf
 from vdesk_openstack import deploy
+from vdesk_openstack.desktops import compute
 
 DEPLOYMENT = deploy.Deployment(
     keystone_url='http://10.0.0.5/identity',
@@ -211,6 +212,25 @@ class DeployTest(testtools.TestCase):
                           deploy.Deployment(hss_driver='gsup'))
         self.assertRaises(ValueError, deploy.vdesk_settings,
                           deploy.Deployment(hss_driver='ldap'))
+
+    def test_kerbside_console_path(self):
+        # DevStack passes unset variables as empty strings: nothing set.
+        for unset in (None, ''):
+            values = as_dict(deploy.vdesk_settings(deploy.Deployment(
+                kerbside_url=unset, kerbside_ca_file='/etc/ca.pem')))
+            self.assertNotIn(('desktops', 'kerbside_url'), values)
+            self.assertNotIn(('desktops', 'kerbside_ca_file'), values)
+        d = deploy.Deployment(kerbside_url='https://kerbside.op.example:13002',
+                              kerbside_ca_file='/etc/vdesk/kerbside-ca.pem')
+        settings = deploy.vdesk_settings(d)
+        conf = self.load(settings, 'vdesk.conf', lambda c: None)
+        conf = vdesk_conf.make_vdesk_conf([os.path.join(self.tmp,
+                                                        'vdesk.conf')])
+        self.assertEqual('https://kerbside.op.example:13002',
+                         conf.desktops.kerbside_url)
+        self.assertEqual('/etc/vdesk/kerbside-ca.pem',
+                         conf.desktops.kerbside_ca_file)
+        self.assertEqual(compute.KERBSIDE, compute.spice_path(conf))
 
     def test_diameter_charging(self):
         d = deploy.Deployment(charging='diameter',
