@@ -551,7 +551,9 @@ class Cloud(object):
             connection = {api}
             [database]
             connection = {main}
-            '''.format(api=self._db('nova_api'), main=self._db('nova'))
+            [oslo_policy]
+            policy_file = {w}policy.yaml
+            '''.format(api=self._db('nova_api'), main=self._db('nova'), w=w)
         text = textwrap.dedent(text)
         for section in ('placement', 'neutron', 'glance', 'service_user'):
             extra = ''
@@ -579,6 +581,8 @@ class Cloud(object):
         for sub in ('state', 'instances', 'locks'):
             os.makedirs(w + sub, exist_ok=True)
         shutil.copy(os.path.join(VENV_ETC, 'nova', 'api-paste.ini'), w)
+        # Kerbside's user reads console tokens with a role of its own.
+        self._write(kerbside_mod.console_auth_policy(), 'nova', 'policy.yaml')
         self._write(self._nova_conf(), 'nova', 'nova.conf')
         self._write(self._nova_conf(compute=True), 'nova',
                     'nova-compute.conf')

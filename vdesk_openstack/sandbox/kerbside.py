@@ -47,6 +47,9 @@ DEFAULT_VENV = '/opt/vdesk/kerbside-venv'
 INSTALL_HINT = ('tools/setup-kerbside.sh installs it (tools/test-setup.sh '
                 'runs it)')
 USER = 'kerbside'
+# The role Nova's policy lets read console tokens' details, besides admin
+# (see console_auth_policy): Kerbside needs nothing more.
+ROLE = 'console-auth'
 SOURCE = 'vdesk-sandbox'
 # The proxy certificate's subject, which the .vv names (host-subject=):
 # the client checks the proxy's certificate against it and the CA.
@@ -140,7 +143,10 @@ class Kerbside(object):
         """The Keystone user Kerbside checks console tokens with.
 
         Nova's default policy lets only an admin read a console token's
-        connection details (``os_compute_api:os-console-auth-tokens``).
+        connection details (``os_compute_api:os-console-auth-tokens``);
+        the sandbox's Nova widens that one rule to ``ROLE``
+        (:func:`console_auth_policy`), and Kerbside's user has that role
+        alone, as the admin guide recommends.
         """
         cloud = self.cloud
         user = cloud._post('users', {'user': {
@@ -148,7 +154,7 @@ class Kerbside(object):
             'domain_id': 'default'}})['user']
         cloud._admin.put('%s/projects/%s/users/%s/roles/%s' % (
             cloud.keystone_url, cloud._service_project, user['id'],
-            cloud._find('roles', 'admin')))
+            cloud._find('roles', ROLE, create=True)))
 
     def _make_certificates(self):
         """A CA and the proxy's certificate, signed by it (30 days)."""
@@ -286,6 +292,12 @@ class Kerbside(object):
             net.wait_for_port(port, timeout=120, process=process.popen)
         except RuntimeError as e:
             raise KerbsideError('%s: %s\n%s' % (name, e, process.tail()))
+
+
+def console_auth_policy():
+    """Nova's policy.yaml: console token details for ``ROLE`` too."""
+    return ('"os_compute_api:os-console-auth-tokens": '
+            '"rule:context_is_admin or role:%s"\n' % ROLE)
 
 
 def _write(path, data, mode):
