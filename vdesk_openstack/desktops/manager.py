@@ -24,17 +24,18 @@ A desktop belongs to the Keystone user of its first SIM login: subscriber
 calls pass the token's user id and anything else is refused
 (:class:`~exceptions.NotBound`) before anything is touched.
 
-Charging records are written into the charging outbox in the same
-transaction as the session change they charge; the engine delivers them
+Charging records (built by :mod:`vdesk_openstack.desktops.accounting`)
+are written into the charging outbox in the same transaction as the
+session change they charge; the engine delivers them
 (:mod:`vdesk_openstack.desktops.outbox`).
 """
 
 import datetime
-import threading
 import time
 
 from oslo_log import log as logging
 
+from vdesk_openstack.desktops import accounting
 from vdesk_openstack.desktops import capabilities as caps_mod
 from vdesk_openstack.desktops import charging
 from vdesk_openstack.desktops.db import api as db_api
@@ -53,40 +54,7 @@ def _task(server):
     return getattr(server, 'task_state', None)
 
 
-def _seconds_between(start, end):
-    if start is None or end is None:
-        return 0
-    return max(0.0, (end - start).total_seconds())
-
-
-class RateBudget(object):
-    """A token bucket: at most ``rate`` takes per second, never waiting.
-
-    Holds up to one second's worth of tokens, so a pass that finds many
-    sessions due at once spends at most that burst. Thread-safe.
-    """
-
-    def __init__(self, rate, clock=time.monotonic):
-        self.rate = float(rate)
-        self.capacity = max(1.0, self.rate)
-        self._clock = clock
-        self._tokens = self.capacity
-        self._last = clock()
-        self._lock = threading.Lock()
-
-    def take(self):
-        """True if a token was left (and is now spent)."""
-        if self.rate <= 0:
-            return False
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self.capacity, self._tokens
-                               + (now - self._last) * self.rate)
-            self._last = now
-            if self._tokens < 1.0:
-                return False
-            self._tokens -= 1.0
-            return True
+_seconds_between = accounting.seconds_between
 
 
 class DesktopManager(object):
@@ -97,11 +65,21 @@ class DesktopManager(object):
         self.hss = hss
         self.compute = compute
         self.locks = locks
-        # The outbox's delivery, when it runs in this process: told to look
-        # at once when a record is queued (else its next poll finds it).
-        self.delivery = delivery
-        # Nova diagnostics requests for interim records' cpu_util.
-        self.diagnostics = RateBudget(conf.charging.cpu_util_rate)
+        self.accounting = accounting.Accounting(conf, store, hss, compute,
+                                                delivery)
+
+    @property
+    def delivery(self):
+        """The outbox's delivery, when it runs in this process.
+
+        Told to look at once when a record is queued (else its next poll
+        finds it).
+        """
+        return self.accounting.delivery
+
+    @delivery.setter
+    def delivery(self, delivery):
+        self.accounting.delivery = delivery
 
     # -- subscriber calls ---------------------------------------------------
     def login(self, subscriber, user_id, capabilities):
@@ -417,7 +395,7 @@ class DesktopManager(object):
         now = db_api.utcnow()
         charge = None
         if session['charging'] == states.CHARGING_STARTED:
-            charge = self._record(
+            charge = self.accounting.record(
                 charging.END, session, desktop, now,
                 duration_s=_seconds_between(session['active_at'], now),
                 terminate_cause=cause)
@@ -425,7 +403,7 @@ class DesktopManager(object):
                                   charge=charge):
             LOG.info('Session %s of %s ended (%s)', session['id'],
                      session['subscriber'], cause)
-            self._queued(charge)
+            self.accounting.queued(charge)
         if desktop['status'] != states.DELETING:
             values = {'status': status}
             if fault:
@@ -457,7 +435,7 @@ class DesktopManager(object):
         session = self.store.get_session(session['id'])
         if session['status'] == states.ACTIVE and \
                 session['charging'] == states.CHARGING_NONE and \
-                self._charge_start(session, desktop):
+                self.accounting.start(session, desktop):
             session = dict(session, charging=states.CHARGING_STARTED)
         return session
 
@@ -480,12 +458,13 @@ class DesktopManager(object):
         elif server.status in states.NOVA_RUNNING and not _task(server):
             # Active and charged in one commit: the Start record exists
             # exactly when the session is active.
-            record = self._record(charging.START, session, desktop, now)
+            record = self.accounting.record(charging.START, session,
+                                            desktop, now)
             if self.store.activate(session['id'], status, desktop['id'],
                                    now, record):
                 LOG.info('Session %s of %s active on instance %s',
                          session['id'], session['subscriber'], server.id)
-                self._queued(record)
+                self.accounting.queued(record)
             return
         elif server.status in states.NOVA_STOPPED and not _task(server):
             # Stopped again (or never restored): ask again, do not wait.
@@ -529,86 +508,9 @@ class DesktopManager(object):
                       states.ERROR, reason)
 
     # -- charging -----------------------------------------------------------
-    def _plan_or_none(self, subscriber):
-        try:
-            return self.hss.get_plan(subscriber)
-        except hss_exc.HssError:
-            return None
-
-    def _record(self, event_type, session, desktop, now, plan=None,
-                **kwargs):
-        if plan is None:
-            plan = self._plan_or_none(session['subscriber'])
-        desktop = dict(desktop, project_id=self.compute.project_id)
-        return charging.record(event_type, session, desktop, plan, now,
-                               **kwargs)
-
-    def _queued(self, record):
-        if record is not None:
-            LOG.info('Charging %s of session %s queued (record %s)',
-                     record['event_type'], record['session_id'],
-                     record['id'])
-            if self.delivery is not None:
-                self.delivery.wake()
-
-    def _charge_start(self, session, desktop):
-        now = db_api.utcnow()
-        record = self._record(charging.START, session, desktop, now)
-        if self.store.charge(session['id'], states.CHARGING_NONE,
-                             states.CHARGING_STARTED, record,
-                             last_interim_at=now):
-            self._queued(record)
-            return True
-        return False
-
-    def _charge_end(self, session, desktop):
-        """The Stop of an ended session whose Stop is not queued yet."""
-        record = self._record(
-            charging.END, session, desktop, session['ended_at'],
-            duration_s=_seconds_between(session['active_at'],
-                                        session['ended_at']),
-            terminate_cause=session['terminate_cause'])
-        if self.store.charge(session['id'], states.CHARGING_STARTED,
-                             states.CHARGING_ENDED, record):
-            self._queued(record)
-
     def interim(self, session):
         """Queue an interim record if the interval has passed."""
-        now = db_api.utcnow()
-        interval = self.conf.charging.interim_interval
-        last = session['last_interim_at'] or session['active_at']
-        if session['charging'] != states.CHARGING_STARTED or \
-                _seconds_between(last, now) < interval:
-            return False
-        desktop = self.store.get_desktop_by_id(session['desktop_id'])
-        duration = _seconds_between(session['active_at'], now)
-        plan = self._plan_or_none(session['subscriber'])
-        record = self._record(charging.UPDATE, session, desktop, now,
-                              plan=plan, duration_s=duration,
-                              cpu_util=self._cpu_util(desktop, plan,
-                                                      duration))
-        # One worker wins the interval (last_interim_at moves from what
-        # was read); its record is written in the same transaction.
-        if not self.store.charge_interim(session['id'],
-                                         session['last_interim_at'], now,
-                                         record):
-            return False
-        self._queued(record)
-        return True
-
-    def _cpu_util(self, desktop, plan, duration):
-        """Percent of the plan's vCPUs used, or None.
-
-        None without a plan or a duration, when Nova has no diagnostics,
-        and when this second's budget of diagnostics requests
-        (``[charging] cpu_util_rate``) is spent.
-        """
-        if not duration or plan is None or not self.diagnostics.take():
-            return None
-        cpu_s = self.compute.cpu_seconds(desktop['instance_id'])
-        if cpu_s is None:
-            return None
-        return round(min(100.0, 100.0 * cpu_s / (duration * plan.vcpus)), 2)
+        return self.accounting.interim(session)
 
     # -- engine -------------------------------------------------------------
     def periodic(self):
@@ -661,7 +563,7 @@ class DesktopManager(object):
         for session in self.store.ended_uncharged_sessions():
             desktop = self.store.get_desktop_by_id(session['desktop_id'])
             if desktop is not None:
-                self._charge_end(session, desktop)
+                self.accounting.end(session, desktop)
 
     # Open sessions read per database query by the periodic pass.
     page_size = 500

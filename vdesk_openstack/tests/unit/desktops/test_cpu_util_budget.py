@@ -11,6 +11,7 @@ from oslo_config import fixture as config_fixture
 import testtools
 
 from vdesk_openstack.conf import desktops as desktops_conf
+from vdesk_openstack.desktops import accounting
 from vdesk_openstack.desktops.db import api as db_api
 from vdesk_openstack.desktops import manager as manager_mod
 from vdesk_openstack.desktops import states
@@ -32,7 +33,7 @@ class RateBudgetTest(testtools.TestCase):
 
     def test_a_second_of_burst_then_the_rate(self):
         clock = FakeClock()
-        budget = manager_mod.RateBudget(5, clock=clock)
+        budget = accounting.RateBudget(5, clock=clock)
         self.assertEqual([True] * 5 + [False],
                          [budget.take() for _ in range(6)])
         clock.now += 0.2            # one token back at 5/s
@@ -42,7 +43,7 @@ class RateBudgetTest(testtools.TestCase):
 
     def test_a_slow_rate_still_allows_one(self):
         clock = FakeClock()
-        budget = manager_mod.RateBudget(0.5, clock=clock)
+        budget = accounting.RateBudget(0.5, clock=clock)
         self.assertEqual([True, False], [budget.take(), budget.take()])
         clock.now += 1.0
         self.assertFalse(budget.take())
@@ -50,12 +51,12 @@ class RateBudgetTest(testtools.TestCase):
         self.assertTrue(budget.take())
 
     def test_zero_never_gives(self):
-        budget = manager_mod.RateBudget(0)
+        budget = accounting.RateBudget(0)
         self.assertFalse(any(budget.take() for _ in range(10)))
 
     def test_threads_never_overspend(self):
         clock = FakeClock()         # frozen: no refill during the race
-        budget = manager_mod.RateBudget(100, clock=clock)
+        budget = accounting.RateBudget(100, clock=clock)
         taken = []
         barrier = threading.Barrier(8)
 
