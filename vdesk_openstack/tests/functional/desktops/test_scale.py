@@ -3,9 +3,10 @@
 * Two "API hosts" -- two managers with their own database pools, Redis
   (tooz) members and Nova connections, sharing one MariaDB -- receive 50
   concurrent logins of one subscriber: one desktop, one VM, one session.
-* 200 subscribers log in, 20 at a time through the service, over MariaDB:
-  200 distinct VMs and mappings. The pool is sized for it: bronze desktops (1 vCPU,
-  512 MB) on ten MediumFakeDriver hosts (10 vCPU, 8192 MB) with
+* 200 subscribers log in, 20 at a time through the service, over
+  MariaDB: 200 distinct VMs and mappings. The pool is sized for it:
+  bronze desktops (1 vCPU, 512 MB) on ten MediumFakeDriver hosts (10
+  vCPU, 8192 MB) with
   allocation ratios of 4 (placement ended at 20 per host in a run with
   eight hosts, so ten leave no doubt).
 
