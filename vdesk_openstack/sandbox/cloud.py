@@ -513,6 +513,11 @@ class Cloud(object):
             force_raw_images = false
             [libvirt]
             virt_type = qemu
+            # Each desktop disk a qcow2 of its own, no backing file: on the
+            # default qcow2 backend, unshelve rebases the restored disk onto
+            # the original image, a qemu-img pass over the whole virtual
+            # disk (3 s for 20 GB here) on every restore.
+            images_type = flat
             connection_uri = qemu:///system
             [spice]
             enabled = true
