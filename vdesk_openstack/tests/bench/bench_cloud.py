@@ -13,7 +13,10 @@ the UE sees it:
 * pre-warm: the same restore when the UE asks ``GAP`` seconds after its
   token: Keystone announced the SIM login, and the engine started the
   restore meanwhile. "Hidden" is the share of the at-once restore time
-  (to the boot line) the subscriber no longer waits for.
+  (to the boot line) the subscriber no longer waits for;
+* a native client's console: the ``.vv`` from our API (through Kerbside
+  when it is installed) against Nova's spice-direct console alone, asked
+  by the admin in the same run.
 
 Targets on a 2-core machine under TCG: serving <= 180 s, restore to the
 boot line <= 20 s, pre-warm hides >= 80 % with a 5 s gap. Needs root,
@@ -31,6 +34,7 @@ import time
 
 from keystoneauth1.identity import v3
 from keystoneauth1 import session as ks_session
+import requests
 
 from vdesk_openstack.client.osc import http
 from vdesk_openstack.client import v3aka
@@ -40,6 +44,8 @@ from vdesk_openstack.sandbox import procs
 
 ROUNDS = int(os.environ.get('VDESK_BENCH_CLOUD_ROUNDS', '2'))
 GAP = float(os.environ.get('VDESK_BENCH_PREWARM_GAP', '5'))
+# spice-direct consoles asked per figure.
+CONSOLES = int(os.environ.get('VDESK_BENCH_CLOUD_CONSOLES', '5'))
 POLL = 0.2
 CAPABILITIES = {'client': 'native',
                 'display': {'protocol': 'spice', 'monitors': 1},
@@ -104,8 +110,45 @@ class Bench(object):
         session.get_token()  # Keystone announces the SIM login now
         return http.DesktopClient(session)
 
-    def login(self, gap=0.0):
-        """(seconds to ACTIVE, seconds to the boot line), from the ask."""
+    def consoles(self, client, server_id, count=CONSOLES):
+        """Median seconds: a .vv from our API, Nova's console alone.
+
+        Ours is the subscriber's whole request: token check, the binding,
+        Nova's spice-direct console and, with Kerbside, its exchange.
+        The baseline is the admin asking Nova for the same console.
+        """
+        ours, nova, kerbside = [], [], []
+        for _ in range(count):
+            started = time.monotonic()
+            vv = client.console('spice-direct', vv=True)
+            ours.append(time.monotonic() - started)
+            if '[virt-viewer]' not in vv:
+                raise RuntimeError('not a .vv: %r' % vv[:200])
+            started = time.monotonic()
+            url = self._nova(
+                'POST', '/servers/%s/remote-consoles' % server_id,
+                {'remote_console': {'protocol': 'spice',
+                                    'type': 'spice-direct'}})[
+                'remote_console']['url']
+            nova.append(time.monotonic() - started)
+            if self.info.get('kerbside_url'):
+                token = url.split('token=')[-1].split('&')[0]
+                started = time.monotonic()
+                response = requests.get(
+                    self.info['kerbside_url'] + '/nova-console.vv',
+                    params={'token': token}, timeout=60)
+                kerbside.append(time.monotonic() - started)
+                if response.status_code != 200:
+                    raise RuntimeError('Kerbside answered %d'
+                                       % response.status_code)
+        return (statistics.median(ours), statistics.median(nova),
+                statistics.median(kerbside) if kerbside else None)
+
+    def login(self, gap=0.0, consoles=False):
+        """(seconds to ACTIVE, seconds to the boot line), from the ask.
+
+        With ``consoles``, also the console figures of :meth:`consoles`.
+        """
         client = self._sim()
         time.sleep(gap)
         asked = time.monotonic()
@@ -117,13 +160,14 @@ class Bench(object):
         self.boots = _wait(lambda: self._boot_line(server_id), 300,
                            'the boot line')
         booted = time.monotonic() - asked
+        console = self.consoles(client, server_id) if consoles else None
         client.logout()
         # Released: Nova offloaded the server and the service closed the
         # session (the next login starts from there).
         _wait(lambda: self._nova('GET', '/servers/%s' % server_id)[
             'server']['status'] == 'SHELVED_OFFLOADED', 300, 'offload')
         _wait(lambda: _session_gone(client), 300, 'the session to close')
-        return active, booted
+        return (active, booted) + ((console,) if consoles else ())
 
 
 def _start_sandbox(log):
@@ -161,7 +205,7 @@ def main():
         process, info, serving = _start_sandbox(log)
         try:
             bench = Bench(info, workdir)
-            first = bench.login()
+            *first, console = bench.login(consoles=True)
             restores, prewarmed = [], []
             for _ in range(ROUNDS):
                 restores.append(bench.login())
@@ -183,7 +227,20 @@ def main():
           % serving)
     for name, seconds in phases.items():
         print('  %-28s %6.1f s' % (name, seconds))
-    print('first login:   ACTIVE %.1f s, guest boot=1 line %.1f s' % first)
+    print('first login:   ACTIVE %.1f s, guest boot=1 line %.1f s'
+          % tuple(first))
+    path = ('through Kerbside at %s' % info['kerbside_url']
+            if info.get('kerbside_url') else 'straight to the hypervisor')
+    print('console .vv (%s): %.3f s from our API vs %.3f s for Nova\'s '
+          'spice-direct console alone (median of %d): ratio %.2f'
+          % (path, console[0], console[1], CONSOLES,
+             console[0] / console[1]))
+    if console[2] is not None:
+        print('  of which Kerbside\'s token exchange alone takes %.3f s; '
+              'ours (token check, binding, the two calls) %.3f s: ratio '
+              '%.2f to Nova + Kerbside'
+              % (console[2], console[0],
+                 console[0] / (console[1] + console[2])))
     print('restore:       ACTIVE %.1f s, boot=N+1 line %.1f s (median of %d;'
           ' target <= 20 s to the boot line)'
           % (med(restores, 0), med(restores, 1), ROUNDS))
