@@ -81,20 +81,13 @@ TERMINATION_CAUSES = {
     'Admin-Reset': 16,
 }
 
-# trait -> AVP, beyond those every record has
-TRAIT_AVPS = {
-    'duration_s': ('Acct-Session-Time', int),
-    'instance_id': ('Vdesk-Instance-Id', str),
-    'project_id': ('Vdesk-Project-Id', str),
-    'vcpus': ('Vdesk-VCPUs', int),
-    'memory_mb': ('Vdesk-Memory-MB', int),
-    'disk_gb': ('Vdesk-Disk-GB', int),
-    'priority': ('Vdesk-Priority', str),
-    'cpu_util': ('Vdesk-CPU-Util', lambda v: '%.2f' % float(v)),
-    'terminate_cause': ('Vdesk-Terminate-Cause', str),
-    'input_octets': ('Accounting-Input-Octets', int),
-    'output_octets': ('Accounting-Output-Octets', int),
-}
+# trait -> AVP, beyond those every record has (User-Name, Session-Id):
+# the vendor AVPs carry the names and values of the RADIUS attributes.
+TRAIT_AVPS = dict(
+    {trait: avp for trait, avp in radius_records.TRAIT_ATTRIBUTES.items()
+     if trait not in ('subscriber', 'session_id')},
+    input_octets=('Accounting-Input-Octets', int),
+    output_octets=('Accounting-Output-Octets', int))
 U64_TRAITS = ('input_octets', 'output_octets')
 
 
