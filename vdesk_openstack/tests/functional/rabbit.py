@@ -1,4 +1,4 @@
-"""A private RabbitMQ node for tests that stop and start the broker.
+"""Private RabbitMQ brokers for tests: a node of their own, or a vhost.
 
 The machine's RabbitMQ serves every test at once, so a test that needs a
 broker outage runs its own node: ``rabbitmq-server`` with its own node
@@ -18,6 +18,8 @@ import time
 import uuid
 
 import fixtures
+
+MACHINE_RABBIT = '127.0.0.1:5672'
 
 
 def _free_port():
@@ -118,3 +120,37 @@ class PrivateRabbit(fixtures.Fixture):
                 return f.read()[-size:].decode('utf-8', 'replace')
         except OSError:
             return ''
+
+
+class PrivateVhost(fixtures.Fixture):
+    """A vhost of its own on the machine's RabbitMQ.
+
+    Every test (and the sandbox) shares the machine's broker. Keystone's
+    login announcements and Nova's notifications of one test would reach
+    the listeners of another on the shared vhost: a pre-warm of the same
+    test IMSI bound to another test's user. A vhost keeps a test's
+    exchanges and queues to itself. Made and removed with
+    ``rabbitmqctl``; a test that cannot make one fails (it needs root,
+    as CI runs).
+    """
+
+    def _setUp(self):
+        self.ctl = shutil.which('rabbitmqctl') or '/usr/sbin/rabbitmqctl'
+        self.name = 'vdesk-test-%s' % uuid.uuid4().hex[:8]
+        try:
+            self._ctl('add_vhost', self.name)
+            self.addCleanup(self._ctl, 'delete_vhost', self.name,
+                            check=False)
+            self._ctl('set_permissions', '-p', self.name, 'guest',
+                      '.*', '.*', '.*')
+        except (OSError, subprocess.SubprocessError) as e:
+            raise RuntimeError('cannot make a RabbitMQ vhost with %s: %s'
+                               % (self.ctl, e))
+
+    def _ctl(self, *args, check=True):
+        subprocess.run([self.ctl] + list(args), check=check,  # nosec
+                       capture_output=True, timeout=60)
+
+    @property
+    def url(self):
+        return 'rabbit://guest:guest@%s/%s' % (MACHINE_RABBIT, self.name)

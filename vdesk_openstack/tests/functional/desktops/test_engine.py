@@ -35,9 +35,9 @@ from vdesk_openstack.desktops import reconciler as reconciler_mod
 from vdesk_openstack.desktops import states
 from vdesk_openstack.sandbox import nova_harness
 from vdesk_openstack.tests.functional.desktops import harness
+from vdesk_openstack.tests.functional import rabbit
 from vdesk_openstack.tests import services
 
-RABBIT = 'rabbit://guest:guest@127.0.0.1:5672/'
 START_KEYS = {'session_id', 'subscriber', 'instance_id', 'project_id',
               'vcpus', 'memory_mb', 'disk_gb', 'priority'}
 UPDATE_KEYS = START_KEYS | {'duration_s', 'cpu_util'}
@@ -129,16 +129,26 @@ class _EngineTestCase(harness.DesktopTestCase):
         self.assertEqual(1, len(tagged))
         return desktop, tagged[0]
 
+    _vhost = None
+
+    def rabbit_url(self):
+        """The machine's RabbitMQ, on a vhost of this test's own.
+
+        Another test's Keystone announcing a login of the same test IMSI
+        must not pre-warm (and bind) this test's desktop.
+        """
+        if self._vhost is None:
+            services.require(self, 'rabbitmq')
+            self._vhost = self.useFixture(rabbit.PrivateVhost())
+        return self._vhost.url
+
     def rabbit_transport(self):
-        services.require(self, 'rabbitmq')
         transport = oslo_messaging.get_notification_transport(
-            self.vconf, url=RABBIT)
+            self.vconf, url=self.rabbit_url())
         self.addCleanup(transport.cleanup)
         return transport
 
     def listen(self, transport, topic, endpoint, pool):
-        # A fixed pool per test: one queue on the shared broker, not one
-        # per run; what earlier runs left in it is told apart by ids.
         listener = oslo_messaging.get_notification_listener(
             transport, [oslo_messaging.Target(topic=topic)], [endpoint],
             executor='threading', pool=pool)
@@ -269,9 +279,10 @@ def nova_transport(test):
     conf([])
     # Registers the transport options; the exchange is read when a
     # transport's driver is made, so set it before making the real one.
-    oslo_messaging.get_notification_transport(conf, url=RABBIT).cleanup()
+    url = test.rabbit_url()
+    oslo_messaging.get_notification_transport(conf, url=url).cleanup()
     conf.set_override('control_exchange', 'nova')
-    transport = oslo_messaging.get_notification_transport(conf, url=RABBIT)
+    transport = oslo_messaging.get_notification_transport(conf, url=url)
     test.addCleanup(transport.cleanup)
     return transport
 

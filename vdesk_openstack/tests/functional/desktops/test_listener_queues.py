@@ -10,7 +10,6 @@ queue has one consumer, and every announcement and every Nova notification
 reaches its endpoint.
 """
 
-import shutil
 import subprocess  # nosec: rabbitmqctl, fixed arguments
 import threading
 import time
@@ -22,6 +21,7 @@ import testtools
 
 from vdesk_openstack.conf import desktops as desktops_conf
 from vdesk_openstack.desktops import listener
+from vdesk_openstack.tests.functional import rabbit
 from vdesk_openstack.tests import services
 
 COUNT = 20
@@ -61,26 +61,13 @@ class ListenerQueuesTest(testtools.TestCase):
     def setUp(self):
         super().setUp()
         services.require(self, 'rabbitmq')
-        self.ctl = ctl = (shutil.which('rabbitmqctl') or
-                          '/usr/sbin/rabbitmqctl')
-        self.vhost = 'vdesk-test-%s' % uuid.uuid4().hex[:8]
-        try:
-            subprocess.run([ctl, 'add_vhost', self.vhost], check=True,
-                           capture_output=True, timeout=60)
-            subprocess.run([ctl, 'set_permissions', '-p', self.vhost,
-                            'guest', '.*', '.*', '.*'], check=True,
-                           capture_output=True, timeout=60)
-        except (OSError, subprocess.SubprocessError) as e:
-            self.fail('cannot make a RabbitMQ vhost with rabbitmqctl: %s'
-                      % e)
-        self.addCleanup(subprocess.run, [ctl, 'delete_vhost', self.vhost],
-                        capture_output=True, timeout=60)
+        vhost = self.useFixture(rabbit.PrivateVhost())
+        self.ctl, self.vhost = vhost.ctl, vhost.name
         self.conf = cfg.ConfigOpts()
         desktops_conf.register_opts(self.conf)
         self.conf([], project='vdesk')
-        url = 'rabbit://guest:guest@127.0.0.1:5672/%s' % self.vhost
         self.transport = oslo_messaging.get_notification_transport(
-            self.conf, url=url)
+            self.conf, url=vhost.url)
         self.addCleanup(self.transport.cleanup)
 
     def _consumers(self):

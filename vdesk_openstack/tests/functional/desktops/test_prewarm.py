@@ -21,9 +21,8 @@ from vdesk_openstack.desktops import states
 from vdesk_openstack.sandbox import aio
 from vdesk_openstack.sandbox import keystone
 from vdesk_openstack.tests.functional.desktops import harness
+from vdesk_openstack.tests.functional import rabbit
 from vdesk_openstack.tests import services
-
-RABBIT = 'rabbit://guest:guest@127.0.0.1:5672/'
 
 
 class PrewarmTest(harness.DesktopTestCase):
@@ -39,7 +38,13 @@ class PrewarmTest(harness.DesktopTestCase):
             socket.create_connection(('127.0.0.1', 5672), 1).close()
         except OSError:
             return  # setUp reports it (fails in CI, skips elsewhere)
-        cls.keystone = aio.AllInOne(notification_url=RABBIT).start()
+        # A vhost of this class: another test's Keystone announcing a
+        # login of the same test IMSI must not pre-warm these desktops.
+        vhost = rabbit.PrivateVhost()
+        vhost.setUp()
+        cls.addClassCleanup(vhost.cleanUp)
+        cls.rabbit_url = vhost.url
+        cls.keystone = aio.AllInOne(notification_url=cls.rabbit_url).start()
         cls.addClassCleanup(cls.keystone.stop)
 
     def setUp(self):
@@ -49,7 +54,7 @@ class PrewarmTest(harness.DesktopTestCase):
         self.hss.add_subscriber(self.sim.imsi, bytes.fromhex(self.sim.k),
                                 bytes.fromhex(self.sim.opc), plan='bronze')
         transport = oslo_messaging.get_notification_transport(
-            self.vconf, url=RABBIT)
+            self.vconf, url=self.rabbit_url)
         self.addCleanup(transport.cleanup)
         listener = listener_mod.start_logins(
             self.vconf, self.manager, transport,
