@@ -100,3 +100,12 @@ fi
 bash "$(dirname "$0")/setup-osmo-hlr.sh"
 bash "$(dirname "$0")/setup-freediameter.sh"
 bash "$(dirname "$0")/setup-kerbside.sh"
+
+# --- tox 3 and the sandbox's tox plugin ------------------------------------
+# tox.ini needs tox 3 (its envs share one virtualenv); tools/tox-vdesk keeps
+# tox's status lines off stdout in `tox -e sandbox -- --json`.
+if ! python3 -m pip install -q 'tox~=3.28' "$(dirname "$0")/tox-vdesk"; then
+    echo "test-setup: could not pip install tox 3 and tools/tox-vdesk" \
+         "for $(command -v python3); 'tox -qq -e sandbox -- --json'" \
+         "prints the JSON alone without the plugin" >&2
+fi
