@@ -13,40 +13,13 @@ APP_ACCT_DIR=${APP_ACCT_DIR:-/usr/local/lib/freeDiameter}
 APP_ACCT=$APP_ACCT_DIR/app_acct.fdx
 STAMP=$APP_ACCT_DIR/app_acct.version
 
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-    SUDO=sudo
-fi
-export DEBIAN_FRONTEND=noninteractive
+. "$(dirname "$0")/packages.sh"
 
 # --- packages ----------------------------------------------------------------
 PKGS="freediameter freediameterd freediameter-extensions libfreediameter-dev libpq-dev
 flex bison gcc dpkg-dev postgresql-client"
-missing=""
-for pkg in $PKGS; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null \
-            | grep -q "install ok installed"; then
-        missing="$missing $pkg"
-    fi
-done
-if [ -n "$missing" ]; then
-    # Keep the package's maintainer scripts from starting the packaged
-    # daemon: the tests run their own on free ports.
-    temp_policy=""
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
-        $SUDO chmod 755 /usr/sbin/policy-rc.d
-        temp_policy=1
-        trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
-    fi
-    $SUDO apt-get update -qq
-    # shellcheck disable=SC2086
-    $SUDO apt-get install -y -qq $missing >/dev/null
-    if [ -n "$temp_policy" ]; then
-        $SUDO rm -f /usr/sbin/policy-rc.d
-        trap - EXIT
-    fi
-fi
+# shellcheck disable=SC2086
+install_packages $PKGS
 $SUDO service freediameter stop >/dev/null 2>&1 || true
 # Debian names the daemon freeDiameterd; the test harness looks for the
 # lower-case name.

@@ -24,11 +24,7 @@ STAMP=$KERBSIDE_VENV/vdesk-requirements.txt
 # pyenv or on the tox environment.
 PYTHON=${KERBSIDE_PYTHON:-/usr/bin/python3}
 
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-    SUDO=sudo
-fi
-export DEBIAN_FRONTEND=noninteractive
+. "$(dirname "$0")/packages.sh"
 
 wanted=$(echo $REQUIREMENTS)
 if [ -x "$KERBSIDE_VENV/bin/kerbside" ] && [ -x "$KERBSIDE_VENV/bin/kerbside-proxy" ] \
@@ -44,18 +40,8 @@ fi
 # library; gunicorn serves Kerbside's API; openssl makes the sandbox's
 # certificates.
 PKGS="python3-venv python3-dev default-libmysqlclient-dev pkg-config gcc openssl"
-missing=""
-for pkg in $PKGS; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null \
-            | grep -q "install ok installed"; then
-        missing="$missing $pkg"
-    fi
-done
-if [ -n "$missing" ]; then
-    $SUDO apt-get update -qq
-    # shellcheck disable=SC2086
-    $SUDO apt-get install -y -qq $missing >/dev/null
-fi
+# shellcheck disable=SC2086
+install_packages $PKGS
 
 # --- the virtualenv ------------------------------------------------------------
 $SUDO mkdir -p "$(dirname "$KERBSIDE_VENV")"

@@ -5,28 +5,10 @@
 # of their own: the packaged daemon is neither needed nor left running.
 # Run as root (or with passwordless sudo); it is idempotent.
 
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-    SUDO=sudo
-fi
+. "$(dirname "$0")/packages.sh"
 
 if ! command -v osmo-hlr >/dev/null && [ ! -x /usr/bin/osmo-hlr ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    # Keep the package's maintainer scripts from starting the daemon; an
-    # existing policy is kept.
-    temp_policy=""
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
-        $SUDO chmod 755 /usr/sbin/policy-rc.d
-        temp_policy=1
-        trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
-    fi
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq osmo-hlr >/dev/null
-    if [ -n "$temp_policy" ]; then
-        $SUDO rm -f /usr/sbin/policy-rc.d
-        trap - EXIT
-    fi
+    install_packages osmo-hlr
 fi
 
 # A packaged daemon started anyway (by an init system, or earlier) would

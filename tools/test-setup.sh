@@ -12,10 +12,7 @@ DB_ROOT_PW=${MYSQL_ROOT_PW:-}
 DB_USER=openstack_citest
 DB_PW=openstack_citest
 
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-    SUDO=sudo
-fi
+. "$(dirname "$0")/packages.sh"
 
 # --- MariaDB ---------------------------------------------------------------
 mysql_root() {
@@ -51,9 +48,7 @@ fi
 
 # --- FreeRADIUS ------------------------------------------------------------
 if ! command -v radclient >/dev/null || ! command -v freeradius >/dev/null; then
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -q
-    $SUDO apt-get install -y -q freeradius freeradius-utils
+    install_packages freeradius freeradius-utils
 fi
 # The tests run their own FreeRADIUS copies on free ports; the packaged
 # daemon is not needed (and may not even be startable in a container).
@@ -66,32 +61,8 @@ $SUDO service freeradius stop >/dev/null 2>&1 || true
 HYPERVISOR_PKGS="qemu-system-x86 qemu-utils libvirt-daemon-system
 libvirt-clients python3-libvirt busybox-static cpio linux-image-cloud-amd64
 virt-viewer xvfb imagemagick"
-hypervisor_missing=""
-for pkg in $HYPERVISOR_PKGS; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null \
-            | grep -q "install ok installed"; then
-        hypervisor_missing="$hypervisor_missing $pkg"
-    fi
-done
-if [ -n "$hypervisor_missing" ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    # Keep the packages' maintainer scripts from starting libvirtd (and
-    # its default NAT network) or virtlogd; an existing policy is kept.
-    temp_policy=""
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
-        $SUDO chmod 755 /usr/sbin/policy-rc.d
-        temp_policy=1
-        trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
-    fi
-    $SUDO apt-get update -qq
-    # shellcheck disable=SC2086
-    $SUDO apt-get install -y -qq $hypervisor_missing >/dev/null
-    if [ -n "$temp_policy" ]; then
-        $SUDO rm -f /usr/sbin/policy-rc.d
-        trap - EXIT
-    fi
-fi
+# shellcheck disable=SC2086
+install_packages $HYPERVISOR_PKGS
 
 # --- The operator's HLR and a Diameter Rf CDF ------------------------------
 # osmo-hlr for the HSS-over-GSUP tests; freeDiameter with the app_acct
