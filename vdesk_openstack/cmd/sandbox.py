@@ -128,14 +128,6 @@ def _wait(predicate, timeout, what):
         time.sleep(0.2)
 
 
-def _session_gone(client):
-    try:
-        client.session()
-    except http.DesktopApiError as e:
-        return e.status == 404
-    return False
-
-
 def run_subscriber(system, sub, hold):
     """Two logins and logouts of one subscriber, as its UE does them."""
     state_file = os.path.join(system.workdir, 'usim-%s.json' % sub.imsi)
@@ -173,7 +165,7 @@ def run_subscriber(system, sub, hold):
         if attempt == 0:
             time.sleep(hold)  # use the desktop: an interim record is due
         client.logout()
-        _wait(lambda: _session_gone(client), 300, 'the logout of %s'
+        _wait(lambda: not client.has_session(), 300, 'the logout of %s'
               % sub.imsi)
         after_logout = _wait(
             lambda: (system.server(active['desktop_id'])['status']

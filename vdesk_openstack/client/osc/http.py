@@ -45,6 +45,16 @@ class DesktopClient(object):
     def session(self):
         return self._call('GET', '/v1/desktop/session').json()['session']
 
+    def has_session(self):
+        """Whether the subscriber has an open session (404: none)."""
+        try:
+            self.session()
+        except DesktopApiError as e:
+            if e.status == 404:
+                return False
+            raise
+        return True
+
     def console(self, console_type=None, vv=False):
         params = {}
         if console_type:

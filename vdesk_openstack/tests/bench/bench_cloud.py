@@ -63,14 +63,6 @@ def _wait(predicate, timeout, what):
         time.sleep(POLL)
 
 
-def _session_gone(client):
-    try:
-        client.session()
-    except http.DesktopApiError as e:
-        return e.status == 404
-    return False
-
-
 class Bench(object):
 
     def __init__(self, info, workdir):
@@ -166,7 +158,7 @@ class Bench(object):
         # session (the next login starts from there).
         _wait(lambda: self._nova('GET', '/servers/%s' % server_id)[
             'server']['status'] == 'SHELVED_OFFLOADED', 300, 'offload')
-        _wait(lambda: _session_gone(client), 300, 'the session to close')
+        _wait(lambda: not client.has_session(), 300, 'the session to close')
         return (active, booted) + ((console,) if consoles else ())
 
 
