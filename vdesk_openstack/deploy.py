@@ -3,11 +3,15 @@
 A vdesk-openstack deployment touches five files: vdesk.conf (the HSS and
 the desktop service), keystone.conf (the ``aka`` method), nova.conf (the
 scheduler filter and weigher), and Ceilometer's ceilometer.conf and event
-pipeline (the RADIUS charging publisher). Which options go where, and how
-they combine with what a file already says, is decided here, once, from a
-few facts about the deployment (:class:`Deployment`): the DevStack plugin
-calls it through ``vdesk-manage config render`` and sets each line it
-prints; the sandbox and other installers can call the functions directly.
+pipeline (the RADIUS charging publisher). With Kerbside, the
+token-checking SPICE proxy native clients' consoles go through, it also
+writes Kerbside's settings, its ``sources.yaml``, its certificates and one
+rule of Nova's ``policy.yaml`` (see :func:`kerbside_environment`). Which
+options go where, and how they combine with what a file already says, is
+decided here, once, from a few facts about the deployment
+(:class:`Deployment`): the DevStack plugin calls it through
+``vdesk-manage config render`` and sets each line it prints; the sandbox
+and other installers can call the functions directly.
 
 Each ``*_settings`` function returns :class:`Setting` triples. A
 multi-valued option (Nova's ``available_filters``) is several settings
@@ -21,6 +25,7 @@ again on a configured node and leave it as it was.
 import collections
 import dataclasses
 import os
+import secrets
 
 from oslo_config import cfg
 import yaml
@@ -66,6 +71,24 @@ DEFINITIONS_FILE = os.path.join(
     'etc', 'ceilometer', 'event_definitions.yaml')
 
 TARGETS = ('vdesk', 'keystone', 'nova', 'ceilometer')
+KERBSIDE_TARGETS = ('kerbside-env', 'kerbside-sources', 'nova-policy')
+
+# Kerbside: its Keystone user holds one role, which Nova's policy lets
+# read console tokens' connection details (admin alone by default).
+KERBSIDE_USER = 'kerbside'
+KERBSIDE_ROLE = 'console-auth'
+KERBSIDE_SOURCE = 'vdesk'
+NOVA_CONSOLE_AUTH_RULE = 'os_compute_api:os-console-auth-tokens'
+NOVA_CONSOLE_AUTH_DEFAULT = 'rule:context_is_admin'
+# The proxy's ports: not QEMU's 5900-59xx, which the hypervisor of an
+# all-in-one node uses for the desktops' own SPICE servers.
+KERBSIDE_PROXY_TLS_PORT = 15900
+KERBSIDE_PROXY_PORT = 15901
+KERBSIDE_METRICS_PORT = 13003
+KERBSIDE_SUBJECT = (('O', 'vdesk-openstack'), ('CN', 'kerbside-proxy'))
+KERBSIDE_FILES = {'ca': 'ca-cert.pem', 'cert': 'proxy-cert.pem',
+                  'key': 'proxy-key.pem', 'sources': 'sources.yaml',
+                  'env': 'kerbside.env', 'socket': 'api.sock'}
 HSS_DRIVERS = ('sql', 'gsup')
 CHARGING = ('radius', 'diameter')
 
@@ -113,6 +136,19 @@ class Deployment(object):
     diameter_spool_dir: str = None
     kerbside_url: str = None
     kerbside_ca_file: str = None
+    # Kerbside itself, where the deployment runs it (see
+    # kerbside_environment): its files, database, Keystone user and ports.
+    kerbside_dir: str = '/etc/kerbside'
+    kerbside_venv: str = '/opt/vdesk/kerbside-venv'
+    kerbside_database_connection: str = None
+    kerbside_password: str = None
+    kerbside_public_host: str = None
+    kerbside_listen: str = '0.0.0.0'
+    kerbside_proxy_port: int = KERBSIDE_PROXY_PORT
+    kerbside_proxy_tls_port: int = KERBSIDE_PROXY_TLS_PORT
+    kerbside_metrics_port: int = KERBSIDE_METRICS_PORT
+    kerbside_node_name: str = 'kerbside'
+    kerbside_token_minutes: int = 5
 
     @property
     def auth_url(self):
@@ -224,7 +260,7 @@ def keystone_settings(deployment, current=None):
 
 
 def nova_settings(deployment, current=None):
-    """nova.conf: the filter, the weigher, versioned notifications.
+    """nova.conf: the filter, the weigher, versioned notifications, SPICE.
 
     ``[vdesk_scheduler]`` keeps the package defaults unless the file sets
     it already; an operator tunes tiers there.
@@ -262,6 +298,13 @@ def nova_settings(deployment, current=None):
     settings += _settings('notifications', [
         ('notification_format', notification_format),
         ('notify_on_state_change', state_change)])
+    if deployment.kerbside_url:
+        # spice-direct consoles (SPICE on the computes), and the URL Nova
+        # names for them: Kerbside's, which takes Nova's token.
+        settings += _settings('spice', [
+            ('enabled', 'true'),
+            ('spice_direct_proxy_base_url',
+             deployment.kerbside_url.rstrip('/') + '/nova')])
     return settings
 
 
@@ -367,6 +410,210 @@ def _event_types(definition):
     return tuple(types) if isinstance(types, list) else (types,)
 
 
+def kerbside_path(deployment, name):
+    """The path of Kerbside's file ``name`` (a key of KERBSIDE_FILES)."""
+    return os.path.join(deployment.kerbside_dir, KERBSIDE_FILES[name])
+
+
+def kerbside_host_subject(subject=KERBSIDE_SUBJECT):
+    """The proxy certificate's subject as a .vv names it (host-subject)."""
+    return ','.join('%s=%s' % part for part in subject)
+
+
+def kerbside_sql_url(connection):
+    """Kerbside's ``SQL_URL`` (mysqlclient) from an SQLAlchemy MySQL URL.
+
+    ``mysql+pymysql://u:p@host/db?charset=utf8`` gives
+    ``mysql://u:p@host/db``: Kerbside installs mysqlclient only.
+    """
+    if not connection:
+        raise ValueError('Kerbside needs its database '
+                         '(kerbside_database_connection)')
+    scheme, rest = connection.split('://', 1)
+    if not scheme.split('+', 1)[0] in ('mysql', 'mariadb'):
+        raise ValueError('Kerbside needs MariaDB or MySQL, not %s' % scheme)
+    return 'mysql://' + rest.split('?', 1)[0]
+
+
+def kerbside_environment(deployment, current=None):
+    """Kerbside's settings, as the ``KERBSIDE_*`` variables it reads.
+
+    Kerbside (PyPI ``kerbside``) reads its settings from ``KERBSIDE_*``
+    environment variables. Its API turns a Nova spice-direct console token
+    into a ``.vv`` naming its own SPICE proxy
+    (``kerbside_public_host``, ``kerbside_proxy_tls_port``), the proxy's
+    CA and a password only that proxy accepts. ``current`` (the variables
+    a previous run wrote, name -> value) keeps ``AUTH_SECRET_SEED``, the
+    key of the tokens Kerbside's API has issued.
+    Returns [(name, value)].
+    """
+    d = deployment
+    if not d.kerbside_public_host:
+        raise ValueError('Kerbside needs the host SPICE clients connect to '
+                         '(kerbside_public_host)')
+    seed = (current or {}).get('KERBSIDE_AUTH_SECRET_SEED') or \
+        secrets.token_hex(32)
+    settings = [
+        ('SQL_URL', kerbside_sql_url(d.kerbside_database_connection)),
+        ('SOURCES_PATH', kerbside_path(d, 'sources')),
+        ('AUTH_SECRET_SEED', seed),
+        ('KEYSTONE_AUTH_URL', d.auth_url),
+        ('LOG_OUTPUT_PATH', 'stdout'),
+        ('NODE_NAME', d.kerbside_node_name),
+        ('PUBLIC_FQDN', d.kerbside_public_host),
+        ('PUBLIC_INSECURE_PORT', d.kerbside_proxy_port),
+        ('PUBLIC_SECURE_PORT', d.kerbside_proxy_tls_port),
+        ('VDI_ADDRESS', d.kerbside_listen),
+        ('VDI_INSECURE_PORT', d.kerbside_proxy_port),
+        ('VDI_SECURE_PORT', d.kerbside_proxy_tls_port),
+        ('PROMETHEUS_METRICS_ADDRESS', d.kerbside_listen),
+        ('PROMETHEUS_METRICS_PORT', d.kerbside_metrics_port),
+        ('CACERT_PATH', kerbside_path(d, 'ca')),
+        ('PROXY_HOST_CERT_PATH', kerbside_path(d, 'cert')),
+        ('PROXY_HOST_CERT_KEY_PATH', kerbside_path(d, 'key')),
+        ('PROXY_HOST_SUBJECT', kerbside_host_subject()),
+        # The daemon's gRPC socket, which its proxy dials (AF_UNIX: keep
+        # kerbside_dir short).
+        ('API_SOCKET_PATH', kerbside_path(d, 'socket')),
+        ('PROXY_BIN', os.path.join(d.kerbside_venv, 'bin',
+                                   'kerbside-proxy')),
+        # A client must open every SPICE channel with one .vv password.
+        ('CONSOLE_TOKEN_DURATION', d.kerbside_token_minutes),
+    ]
+    return [('KERBSIDE_%s' % name, str(value)) for name, value in settings]
+
+
+def read_env(path):
+    """name -> value of a ``NAME=value`` file ({} if absent)."""
+    if not path or not os.path.exists(path):
+        return {}
+    values = {}
+    with open(path) as f:
+        for line in f:
+            name, sep, value = line.strip().partition('=')
+            if sep and not name.startswith('#'):
+                values[name] = value
+    return values
+
+
+def render_env(variables):
+    """``NAME=value`` lines (a shell's ``set -a; . FILE`` reads them)."""
+    for name, value in variables:
+        if not value or any(c in value for c in ' \n\'"$`\\;&|<>()'):
+            raise ValueError('%s: %r cannot be written unquoted'
+                             % (name, value))
+        yield '%s=%s' % (name, value)
+
+
+def kerbside_sources(deployment):
+    """Kerbside's ``sources.yaml``: this cloud's Nova, as Kerbside's user.
+
+    Every value is a string: Kerbside reads them as such.
+    """
+    d = deployment
+    if not d.kerbside_password:
+        raise ValueError('Kerbside needs its Keystone user\'s password '
+                         '(kerbside_password)')
+    return [{'source': KERBSIDE_SOURCE, 'type': 'openstack',
+             'url': d.auth_url, 'username': KERBSIDE_USER,
+             'password': d.kerbside_password,
+             'project_name': d.service_project,
+             'user_domain_id': 'default', 'project_domain_id': 'default',
+             'interface': 'public'}]
+
+
+def nova_policy(current=None):
+    """Nova's ``policy.yaml``: console token details for KERBSIDE_ROLE too.
+
+    Only that rule changes: an operator's rule is kept and widened
+    (``(<rule>) or role:console-auth``), other rules are left alone.
+    """
+    policy = dict(current or {})
+    role = 'role:%s' % KERBSIDE_ROLE
+    rule = policy.get(NOVA_CONSOLE_AUTH_RULE) or NOVA_CONSOLE_AUTH_DEFAULT
+    if role not in rule.split():
+        rule = '%s or %s' % (
+            rule if ' ' not in rule else '(%s)' % rule, role)
+    policy[NOVA_CONSOLE_AUTH_RULE] = rule
+    return policy
+
+
+def kerbside_certificates(directory, hosts, subject=KERBSIDE_SUBJECT,
+                          days=365, ca_name='vdesk-openstack Kerbside CA'):
+    """A CA and the proxy's certificate for ``hosts`` (names or IPs).
+
+    Writes ca-cert.pem, proxy-cert.pem and proxy-key.pem (0600) into
+    ``directory``; a SPICE client checks the proxy against the CA and the
+    subject the ``.vv`` names. Returns the CA's path.
+    """
+    import datetime
+    import ipaddress
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    oids = {'O': NameOID.ORGANIZATION_NAME, 'CN': NameOID.COMMON_NAME}
+    now = datetime.datetime.now(datetime.timezone.utc)
+    lifetime = (now - datetime.timedelta(minutes=5),
+                now + datetime.timedelta(days=days))
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ca_name)])
+    ca = (x509.CertificateBuilder()
+          .subject_name(issuer).issuer_name(issuer)
+          .public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number())
+          .not_valid_before(lifetime[0]).not_valid_after(lifetime[1])
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0),
+                         critical=True)
+          .add_extension(x509.KeyUsage(
+              digital_signature=True, key_cert_sign=True, crl_sign=True,
+              content_commitment=False, key_encipherment=False,
+              data_encipherment=False, key_agreement=False,
+              encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    names = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(oids[k], v)
+                                     for k, v in subject]))
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(lifetime[0]).not_valid_after(lifetime[1])
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None),
+                           critical=True)
+            .add_extension(x509.SubjectAlternativeName(names),
+                           critical=False)
+            .add_extension(x509.ExtendedKeyUsage(
+                [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    paths = {name: os.path.join(directory, KERBSIDE_FILES[name])
+             for name in ('ca', 'cert', 'key')}
+    write_file(paths['ca'], ca.public_bytes(pem), 0o644)
+    write_file(paths['cert'], cert.public_bytes(pem), 0o644)
+    write_file(paths['key'], key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()), 0o600)
+    return paths['ca']
+
+
+def write_file(path, data, mode):
+    """Write ``data`` (bytes) to ``path``, created with ``mode``."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, 'wb') as f:
+        f.write(data)
+    os.chmod(path, mode)
+
+
 SETTINGS = {'vdesk': vdesk_settings, 'keystone': keystone_settings,
             'nova': nova_settings, 'ceilometer': ceilometer_settings}
 
@@ -410,6 +657,7 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
-def dump_yaml(document):
+def dump_yaml(document, quoted=False):
+    """YAML text of ``document``; ``quoted``: every scalar in quotes."""
     return yaml.dump(document, Dumper=_PlainDumper, default_flow_style=False,
-                     sort_keys=False)
+                     sort_keys=False, default_style='"' if quoted else None)

@@ -10,6 +10,8 @@
         --ram-mb N --disk-gb N --priority TIER [--image REF]
     vdesk-manage config render --target TARGET [--current FILE] \\
         [--keystone-url URL --database-connection URL ...]
+    vdesk-manage config kerbside-certificates --kerbside-dir DIR \\
+        --kerbside-public-host HOST [--host NAME ...]
 
 ``db sync`` creates or upgrades both schemas: the HSS's (``[hss]``) and
 the desktop service's (``[database]``); ``--schema hss`` is for nodes that
@@ -47,7 +49,8 @@ YAML_TARGETS = ('event-pipeline', 'event-definitions')
 # Secrets may come from the environment rather than the command line,
 # where other users of the host could read them.
 SECRET_ENV = {'service_password': 'VDESK_SERVICE_PASSWORD',
-              'radius_secret': 'VDESK_RADIUS_SECRET'}
+              'radius_secret': 'VDESK_RADIUS_SECRET',
+              'kerbside_password': 'VDESK_KERBSIDE_PASSWORD'}
 
 
 class CliError(Exception):
@@ -138,17 +141,32 @@ def build_parser():
         'configuration')
     config_cmds = config.add_subparsers(dest='action', required=True)
     render = config_cmds.add_parser(
-        'render', help='print "section option value" lines (ini targets) '
-        'or a YAML document (Ceilometer\'s event pipeline and definitions)')
+        'render', help='print "section option value" lines (ini targets), '
+        'a YAML document (Ceilometer\'s event pipeline and definitions, '
+        'Kerbside\'s sources, Nova\'s policy) or NAME=value lines '
+        '(Kerbside\'s settings)')
     render.add_argument('--target', required=True,
-                        choices=deploy.TARGETS + YAML_TARGETS)
+                        choices=(deploy.TARGETS + YAML_TARGETS +
+                                 deploy.KERBSIDE_TARGETS))
     render.add_argument('--current', metavar='FILE',
                         help='the target file as it is now: its lists '
                              '(auth methods, filters, pipeline sinks...) '
                              'are extended, not replaced')
+    _deployment_arguments(render)
+    certs = config_cmds.add_parser(
+        'kerbside-certificates', help='make a CA and the certificate of '
+        'Kerbside\'s SPICE proxy (for --kerbside-public-host and every '
+        '--host) in --kerbside-dir')
+    certs.add_argument('--host', action='append', default=[],
+                       help='another name or address of the proxy')
+    _deployment_arguments(certs)
+    return parser
+
+
+def _deployment_arguments(parser):
     for field in dataclasses.fields(deploy.Deployment):
         env = SECRET_ENV.get(field.name)
-        render.add_argument(
+        parser.add_argument(
             '--' + field.name.replace('_', '-'), dest=field.name,
             type=int if field.type is int else str,
             default=os.environ.get(env) if env else field.default,
@@ -208,18 +226,37 @@ def _config_render(args):
               for field in dataclasses.fields(deploy.Deployment)}
     deployment = deploy.Deployment(**values)
     try:
-        if args.target == 'event-pipeline':
+        if args.action == 'kerbside-certificates':
+            if not deployment.kerbside_public_host:
+                raise ValueError('give --kerbside-public-host')
+            os.makedirs(deployment.kerbside_dir, exist_ok=True)
+            print(deploy.kerbside_certificates(
+                deployment.kerbside_dir,
+                [deployment.kerbside_public_host] + args.host))
+        elif args.target == 'event-pipeline':
             print(deploy.dump_yaml(deploy.event_pipeline(
                 deployment, deploy.read_yaml(args.current))), end='')
         elif args.target == 'event-definitions':
             print(deploy.dump_yaml(deploy.event_definitions(
                 deploy.read_yaml(args.current))), end='')
+        elif args.target == 'kerbside-sources':
+            # Quoted: Kerbside reads every value as a string (a password
+            # such as 123 or yes must stay one).
+            print(deploy.dump_yaml(deploy.kerbside_sources(deployment),
+                                   quoted=True), end='')
+        elif args.target == 'nova-policy':
+            print(deploy.dump_yaml(deploy.nova_policy(
+                deploy.read_yaml(args.current))), end='')
+        elif args.target == 'kerbside-env':
+            for line in deploy.render_env(deploy.kerbside_environment(
+                    deployment, deploy.read_env(args.current))):
+                print(line)
         else:
             settings = deploy.settings_for(args.target, deployment,
                                            deploy.read_ini(args.current))
             for line in deploy.render_lines(settings):
                 print(line)
-    except ValueError as e:
+    except (ValueError, OSError) as e:
         raise CliError(str(e)) from None
 
 

@@ -288,3 +288,121 @@ class DeployTest(testtools.TestCase):
             [deploy.Setting('a', 'b', 'c d')])))
         self.assertRaises(ValueError, list, deploy.render_lines(
             [deploy.Setting('a', 'b', 'c\nd')]))
+
+
+KERBSIDE = deploy.Deployment(
+    keystone_url='http://10.0.0.5/identity',
+    kerbside_url='http://10.0.0.5:13002', kerbside_dir='/etc/kerbside',
+    kerbside_venv='/opt/k',
+    kerbside_database_connection=(
+        'mysql+pymysql://root:pw@10.0.0.5/kerbside?charset=utf8'),
+    kerbside_password='k-pw', kerbside_public_host='spice.example.org')
+
+
+class KerbsideDeployTest(testtools.TestCase):
+
+    def test_environment(self):
+        env = dict(deploy.kerbside_environment(KERBSIDE))
+        self.assertEqual('mysql://root:pw@10.0.0.5/kerbside',
+                         env['KERBSIDE_SQL_URL'])
+        self.assertEqual('http://10.0.0.5/identity/v3',
+                         env['KERBSIDE_KEYSTONE_AUTH_URL'])
+        self.assertEqual('spice.example.org', env['KERBSIDE_PUBLIC_FQDN'])
+        self.assertEqual(str(deploy.KERBSIDE_PROXY_TLS_PORT),
+                         env['KERBSIDE_PUBLIC_SECURE_PORT'])
+        self.assertEqual('/etc/kerbside/ca-cert.pem',
+                         env['KERBSIDE_CACERT_PATH'])
+        self.assertEqual('/opt/k/bin/kerbside-proxy',
+                         env['KERBSIDE_PROXY_BIN'])
+        self.assertEqual('O=vdesk-openstack,CN=kerbside-proxy',
+                         env['KERBSIDE_PROXY_HOST_SUBJECT'])
+        self.assertTrue(all(name.startswith('KERBSIDE_') for name in env))
+
+    def test_seed_is_kept_and_otherwise_random(self):
+        first = dict(deploy.kerbside_environment(KERBSIDE))
+        again = dict(deploy.kerbside_environment(KERBSIDE, first))
+        other = dict(deploy.kerbside_environment(KERBSIDE))
+        self.assertEqual(first['KERBSIDE_AUTH_SECRET_SEED'],
+                         again['KERBSIDE_AUTH_SECRET_SEED'])
+        self.assertNotEqual(first['KERBSIDE_AUTH_SECRET_SEED'],
+                            other['KERBSIDE_AUTH_SECRET_SEED'])
+
+    def test_environment_needs_its_facts(self):
+        self.assertRaises(ValueError, deploy.kerbside_environment,
+                          deploy.Deployment(kerbside_public_host='h'))
+        self.assertRaises(ValueError, deploy.kerbside_environment,
+                          deploy.Deployment(
+                              kerbside_public_host='h',
+                              kerbside_database_connection='sqlite://'))
+        self.assertRaises(ValueError, deploy.kerbside_environment,
+                          deploy.Deployment(
+                              kerbside_database_connection='mysql://h/k'))
+
+    def test_env_file_round_trip_and_unsafe_values(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'kerbside.env')
+        variables = deploy.kerbside_environment(KERBSIDE)
+        with open(path, 'w') as f:
+            f.write('\n'.join(deploy.render_env(variables)) + '\n')
+        self.assertEqual(dict(variables), deploy.read_env(path))
+        self.assertEqual({}, deploy.read_env(os.path.join(tmp, 'none')))
+        for value in ('a b', 'a$b', "a'b", 'a;b', ''):
+            self.assertRaises(ValueError, list,
+                              deploy.render_env([('X', value)]))
+
+    def test_sources(self):
+        [source] = deploy.kerbside_sources(KERBSIDE)
+        self.assertEqual({'source': 'vdesk', 'type': 'openstack',
+                          'url': 'http://10.0.0.5/identity/v3',
+                          'username': 'kerbside', 'password': 'k-pw',
+                          'project_name': 'service',
+                          'user_domain_id': 'default',
+                          'project_domain_id': 'default',
+                          'interface': 'public'}, source)
+        # Quoted, a password of digits stays a string.
+        text = deploy.dump_yaml(deploy.kerbside_sources(
+            deploy.Deployment(kerbside_password='1234')), quoted=True)
+        self.assertEqual('1234', yaml.safe_load(text)[0]['password'])
+        self.assertRaises(ValueError, deploy.kerbside_sources,
+                          deploy.Deployment())
+
+    def test_nova_policy_widens_one_rule_once(self):
+        rule = deploy.NOVA_CONSOLE_AUTH_RULE
+        policy = deploy.nova_policy()
+        self.assertEqual(
+            {rule: 'rule:context_is_admin or role:console-auth'}, policy)
+        self.assertEqual(policy, deploy.nova_policy(policy))
+        theirs = deploy.nova_policy({rule: 'role:admin or role:ops',
+                                     'other': 'role:x'})
+        self.assertEqual({rule: '(role:admin or role:ops) or '
+                                'role:console-auth', 'other': 'role:x'},
+                         theirs)
+        self.assertEqual({rule: 'role:admin or role:console-auth'},
+                         deploy.nova_policy({rule: 'role:admin'}))
+
+    def test_nova_spice_only_with_kerbside(self):
+        with_k = as_dict(deploy.nova_settings(KERBSIDE))
+        self.assertEqual(['http://10.0.0.5:13002/nova'],
+                         with_k[('spice', 'spice_direct_proxy_base_url')])
+        self.assertEqual(['true'], with_k[('spice', 'enabled')])
+        self.assertNotIn(('spice', 'enabled'),
+                         as_dict(deploy.nova_settings(DEPLOYMENT)))
+
+    def test_certificates(self):
+        from cryptography import x509
+
+        tmp = self.useFixture(fixtures.TempDir()).path
+        ca_path = deploy.kerbside_certificates(tmp, ['10.0.0.5', 'spice.x'])
+        with open(ca_path, 'rb') as f:
+            ca = x509.load_pem_x509_certificate(f.read())
+        with open(os.path.join(tmp, 'proxy-cert.pem'), 'rb') as f:
+            cert = x509.load_pem_x509_certificate(f.read())
+        cert.verify_directly_issued_by(ca)
+        names = cert.extensions.get_extension_for_class(
+            x509.SubjectAlternativeName).value
+        self.assertEqual(['spice.x'], names.get_values_for_type(
+            x509.DNSName))
+        self.assertEqual(['10.0.0.5'], [
+            str(a) for a in names.get_values_for_type(x509.IPAddress)])
+        self.assertEqual(0o600, os.stat(os.path.join(
+            tmp, 'proxy-key.pem')).st_mode & 0o777)
