@@ -143,7 +143,9 @@ class Deployment(object):
     kerbside_database_connection: str = None
     kerbside_password: str = None
     kerbside_public_host: str = None
-    kerbside_listen: str = '0.0.0.0'
+    # The proxy's (and metrics') listening address; None: Kerbside's
+    # default, every IPv4 address.
+    kerbside_listen: str = None
     kerbside_proxy_port: int = KERBSIDE_PROXY_PORT
     kerbside_proxy_tls_port: int = KERBSIDE_PROXY_TLS_PORT
     kerbside_metrics_port: int = KERBSIDE_METRICS_PORT
@@ -480,7 +482,8 @@ def kerbside_environment(deployment, current=None):
         # A client must open every SPICE channel with one .vv password.
         ('CONSOLE_TOKEN_DURATION', d.kerbside_token_minutes),
     ]
-    return [('KERBSIDE_%s' % name, str(value)) for name, value in settings]
+    return [('KERBSIDE_%s' % name, str(value)) for name, value in settings
+            if value is not None]
 
 
 def read_env(path):
