@@ -3,7 +3,9 @@
 # DevStack plugin of vdesk-openstack: SIM (3GPP AKA) login in Keystone with
 # the embedded HSS, the desktop service (vdesk-api under uwsgi, and
 # vdesk-engine), the subscription-tier filter and weigher in
-# nova-scheduler, and the RADIUS charging publisher in Ceilometer.
+# nova-scheduler, the RADIUS charging publisher in Ceilometer, and
+# optionally Kerbside (kerbside-api, kerbside-proxy), the token-checking
+# SPICE proxy of the desktops' native consoles.
 # Variables are in devstack/settings.
 #
 # Which option goes in which file, and how it combines with what the file
@@ -25,6 +27,10 @@ function is_vdesk_desktops_enabled {
 }
 
 # is_vdesk_aka_enabled() - Does this node's Keystone get the aka method?
+function is_vdesk_kerbside_enabled {
+    is_service_enabled kerbside-api kerbside-proxy
+}
+
 function is_vdesk_aka_enabled {
     is_service_enabled keystone && [[ "$VDESK_AKA" == "True" ]]
 }
@@ -35,9 +41,18 @@ function is_vdesk_aka_enabled {
 function _vdesk_render {
     local target=$1
     shift
+    _vdesk_config render --target $target "$@"
+}
+
+# _vdesk_config ACTION [ARGS...] - vdesk-manage config ACTION with the
+# deployment's facts from DevStack's variables.
+function _vdesk_config {
+    local action=$1
+    shift
     VDESK_SERVICE_PASSWORD="$SERVICE_PASSWORD" \
     VDESK_RADIUS_SECRET="$VDESK_RADIUS_SECRET" \
-    $VDESK_MANAGE config render --target $target \
+    VDESK_KERBSIDE_PASSWORD="$SERVICE_PASSWORD" \
+    $VDESK_MANAGE config $action \
         --keystone-url "$KEYSTONE_SERVICE_URI" \
         --region-name "$REGION_NAME" \
         --vdesk-config-file "$VDESK_CONF" \
@@ -69,6 +84,16 @@ function _vdesk_render {
         --diameter-spool-dir "$VDESK_DIAMETER_SPOOL_DIR" \
         --kerbside-url "$VDESK_KERBSIDE_URL" \
         --kerbside-ca-file "$VDESK_KERBSIDE_CA_FILE" \
+        --kerbside-dir "$VDESK_KERBSIDE_DIR" \
+        --kerbside-venv "$VDESK_KERBSIDE_VENV" \
+        --kerbside-database-connection \
+            "$(database_connection_url $VDESK_KERBSIDE_DB_NAME)" \
+        --kerbside-public-host "$VDESK_KERBSIDE_PUBLIC_HOST" \
+        --kerbside-listen "$VDESK_KERBSIDE_PROXY_LISTEN" \
+        --kerbside-proxy-port "$VDESK_KERBSIDE_PROXY_PORT" \
+        --kerbside-proxy-tls-port "$VDESK_KERBSIDE_PROXY_TLS_PORT" \
+        --kerbside-metrics-port "$VDESK_KERBSIDE_METRICS_PORT" \
+        --kerbside-node-name "$HOSTNAME" \
         "$@"
 }
 
@@ -242,6 +267,78 @@ function create_vdesk_demo_subscriber {
         "--os-project-domain-name $VDESK_SUBSCRIBER_DOMAIN token issue"
 }
 
+# install_vdesk_kerbside() - Kerbside in a virtualenv of its own (it pins
+# SQLAlchemy 2.1 and more, which OpenStack's do not allow)
+function install_vdesk_kerbside {
+    KERBSIDE_VENV=$VDESK_KERBSIDE_VENV bash $VDESK_DIR/tools/setup-kerbside.sh
+}
+
+# _vdesk_kerbside_exec COMMAND... - COMMAND with Kerbside's settings (the
+# KERBSIDE_* variables of kerbside.env) in its environment
+function _vdesk_kerbside_exec {
+    echo "bash -c 'set -a && . $VDESK_KERBSIDE_DIR/kerbside.env && exec $*'"
+}
+
+# configure_vdesk_kerbside() - Kerbside's user (the console-auth role, which
+# Nova's policy lets read console tokens), database, certificates, sources
+# and settings; Nova's policy rule. See doc/source/admin/desktop-api.rst.
+#
+# Project    User       Roles
+# -------------------------------
+# service    kerbside   console-auth
+function configure_vdesk_kerbside {
+    local user_id dir=$VDESK_KERBSIDE_DIR policy
+    user_id=$(get_or_create_user kerbside "$SERVICE_PASSWORD" \
+        "$SERVICE_DOMAIN_NAME")
+    get_or_create_role console-auth > /dev/null
+    get_or_add_user_project_role console-auth $user_id \
+        $SERVICE_PROJECT_NAME "$SERVICE_DOMAIN_NAME" "$SERVICE_DOMAIN_NAME"
+
+    sudo install -d -o $STACK_USER -m 0750 $dir
+    recreate_database $VDESK_KERBSIDE_DB_NAME
+    if [[ ! -f $dir/ca-cert.pem ]]; then
+        _vdesk_config kerbside-certificates --host "$HOSTNAME" > /dev/null \
+            || die $LINENO "vdesk-manage config kerbside-certificates failed"
+    fi
+    _vdesk_render_to $dir/sources.yaml kerbside-sources
+    _vdesk_render_to $dir/kerbside.env kerbside-env \
+        --current $dir/kerbside.env
+    (set -a && . $dir/kerbside.env && $VDESK_KERBSIDE_VENV/bin/kerbside \
+        db upgrade) || die $LINENO "kerbside db upgrade failed"
+
+    # Nova's policy: console token details for console-auth too.
+    policy=$(dirname $NOVA_CONF)/policy.yaml
+    _vdesk_render_to $policy nova-policy --current $policy
+    iniset $NOVA_CONF oslo_policy policy_file $policy
+}
+
+# _vdesk_render_to FILE TARGET [ARGS...] - vdesk-manage config render into
+# FILE (mode 0600), replaced only when the command succeeds
+function _vdesk_render_to {
+    local file=$1 target=$2
+    shift 2
+    (umask 077 && _vdesk_render $target "$@" > $file.vdesk) || \
+        die $LINENO "vdesk-manage config render --target $target failed"
+    mv $file.vdesk $file
+}
+
+# start_vdesk_kerbside() - Kerbside's API under gunicorn and its proxy
+function start_vdesk_kerbside {
+    run_process kerbside-api "$(_vdesk_kerbside_exec \
+        $VDESK_KERBSIDE_VENV/bin/gunicorn \
+        --bind $VDESK_KERBSIDE_API_LISTEN:$VDESK_KERBSIDE_API_PORT \
+        --workers ${API_WORKERS:-2} --worker-class gthread --threads 4 \
+        --timeout 120 kerbside.api:app)"
+    run_process kerbside-proxy "$(_vdesk_kerbside_exec \
+        $VDESK_KERBSIDE_VENV/bin/kerbside daemon run)"
+}
+
+# stop_vdesk_kerbside() - Stop Kerbside's API and proxy
+function stop_vdesk_kerbside {
+    stop_process kerbside-api
+    stop_process kerbside-proxy
+}
+
 # start_vdesk() - vdesk-api under uwsgi, vdesk-engine (Nova runs by now)
 function start_vdesk {
     run_process vdesk-api "$(which uwsgi) --procname-prefix vdesk-api --ini $VDESK_UWSGI_CONF"
@@ -260,12 +357,19 @@ function stop_vdesk {
 # cleanup_vdesk() - Remove what the plugin wrote outside the databases
 function cleanup_vdesk {
     sudo rm -rf $VDESK_CONF_DIR $VDESK_STATE_DIR
+    if is_vdesk_kerbside_enabled; then
+        sudo rm -rf $VDESK_KERBSIDE_DIR
+    fi
 }
 
 
 if [[ "$1" == "stack" && "$2" == "install" ]]; then
     echo_summary "Installing vdesk-openstack"
     install_vdesk
+    if is_vdesk_kerbside_enabled; then
+        echo_summary "Installing Kerbside"
+        install_vdesk_kerbside
+    fi
 
 elif [[ "$1" == "stack" && "$2" == "post-config" ]]; then
     if is_vdesk_aka_enabled || is_vdesk_desktops_enabled; then
@@ -281,6 +385,10 @@ elif [[ "$1" == "stack" && "$2" == "post-config" ]]; then
         echo_summary "Configuring the vdesk desktop service"
         create_vdesk_service_accounts
         configure_vdesk_api
+    fi
+    if is_vdesk_kerbside_enabled; then
+        echo_summary "Configuring Kerbside, the desktops' SPICE proxy"
+        configure_vdesk_kerbside
     fi
     if is_service_enabled n-sch && [[ "$VDESK_SCHEDULER" == "True" ]]; then
         echo_summary "Configuring the vdesk scheduler filter and weigher"
@@ -301,6 +409,10 @@ elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
             create_vdesk_demo_subscriber
         fi
     fi
+    if is_vdesk_kerbside_enabled; then
+        echo_summary "Starting Kerbside"
+        start_vdesk_kerbside
+    fi
     if is_vdesk_desktops_enabled; then
         echo_summary "Starting the vdesk desktop service"
         start_vdesk
@@ -310,6 +422,9 @@ fi
 if [[ "$1" == "unstack" ]]; then
     if is_vdesk_desktops_enabled; then
         stop_vdesk
+    fi
+    if is_vdesk_kerbside_enabled; then
+        stop_vdesk_kerbside
     fi
 fi
 

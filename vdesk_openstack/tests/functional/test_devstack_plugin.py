@@ -36,6 +36,7 @@ from vdesk_openstack.conf import aka as aka_conf
 from vdesk_openstack.conf import scheduler as scheduler_conf
 from vdesk_openstack import deploy
 from vdesk_openstack.sandbox import aio
+from vdesk_openstack.sandbox import kerbside
 from vdesk_openstack.sandbox import keystone
 from vdesk_openstack.tests import services
 
@@ -105,6 +106,7 @@ class DevstackPluginTest(services.ServiceTestCase):
         self.tmp = self.useFixture(fixtures.TempDir()).path
         tag = uuid.uuid4().hex[:8]
         self.hss_db, self.db = 'vdesk_hss_' + tag, 'vdesk_' + tag
+        self.kerbside_db = 'kerbside_' + tag
         self.addCleanup(self.drop_databases)
         self.domain, self.project = 'subs-' + tag, 'desk-' + tag
         self.user = 'vdesk-' + tag
@@ -121,7 +123,7 @@ class DevstackPluginTest(services.ServiceTestCase):
                                password=DB_PASSWORD)
         try:
             with conn.cursor() as cur:
-                for name in (self.hss_db, self.db):
+                for name in (self.hss_db, self.db, self.kerbside_db):
                     cur.execute('DROP DATABASE IF EXISTS `%s`' % name)
         finally:
             conn.close()
@@ -169,7 +171,7 @@ class DevstackPluginTest(services.ServiceTestCase):
                         % (name, self.path('calls')))
             os.chmod(os.path.join(stubs, name), 0o755)
 
-    def run_phases(self, *phases):
+    def run_phases(self, *phases, services=''):
         venv = os.path.dirname(BIN)
         env = dict(
             os.environ,
@@ -182,7 +184,7 @@ class DevstackPluginTest(services.ServiceTestCase):
             GLOBAL_VENV='True', DEVSTACK_VENV=venv, VDESK_DIR=REPO,
             ENABLED_SERVICES='mysql,rabbit,keystone,n-sch,'
                              'ceilometer-anotification,vdesk-api,'
-                             'vdesk-engine',
+                             'vdesk-engine' + services,
             MYSQL_HOST='127.0.0.1', MYSQL_USER=DB_USER,
             MYSQL_PASSWORD=DB_PASSWORD, DATABASE_PASSWORD=DB_PASSWORD,
             RABBIT_HOST='127.0.0.1', RABBIT_USERID='guest',
@@ -204,7 +206,10 @@ class DevstackPluginTest(services.ServiceTestCase):
             VDESK_CHALLENGE_TTL='45',
             VDESK_RADIUS_SECRET=self.radius_secret,
             VDESK_RADIUS_SERVER='127.0.0.1:18130',
-            VDESK_DEMO_SUBSCRIBER='True')
+            VDESK_DEMO_SUBSCRIBER='True',
+            VDESK_KERBSIDE_DIR=self.path('kerbside'),
+            VDESK_KERBSIDE_DB_NAME=self.kerbside_db,
+            VDESK_KERBSIDE_VENV=kerbside.venv())
         script = HARNESS.format(devstack=self.devstack, tmp=self.tmp,
                                 keystone_uri=self.keystone.url[:-len('/v3')],
                                 repo=REPO, phases=' '.join(phases))
@@ -257,6 +262,114 @@ class DevstackPluginTest(services.ServiceTestCase):
         self.assertIn('stop_process vdesk-engine', self.calls())
         self.assertFalse(os.path.exists(uwsgi))
         self.assertFalse(os.path.exists(self.path('etc-vdesk')))
+
+    def test_kerbside(self):
+        """kerbside-api and kerbside-proxy: Kerbside deployed and wired."""
+        reason = kerbside.missing()
+        if reason:
+            if services.in_ci():
+                raise AssertionError('CI=true and %s' % reason)
+            self.skipTest(reason)
+        self.run_phases('stack:install', 'stack:post-config', 'stack:extra',
+                        services=',kerbside-api,kerbside-proxy')
+        base = 'http://127.0.0.1:13002'
+        vdesk = deploy.read_ini(self.path('etc-vdesk', 'vdesk.conf'))
+        self.assertEqual([base], vdesk['desktops']['kerbside_url'])
+        nova = deploy.read_ini(self.path('nova.conf'))
+        self.assertEqual([base + '/nova'],
+                         nova['spice']['spice_direct_proxy_base_url'])
+        self.assertEqual(['true'], nova['spice']['enabled'])
+        policy_file = self.path('policy.yaml')
+        self.assertEqual([policy_file], nova['oslo_policy']['policy_file'])
+        self.assertEqual(
+            {deploy.NOVA_CONSOLE_AUTH_RULE:
+             'rule:context_is_admin or role:console-auth'},
+            deploy.read_yaml(policy_file))
+        env = self.check_kerbside_files()
+        self.check_kerbside_user()
+        # kerbside db upgrade made Kerbside's schema in its database.
+        conn = pymysql.connect(host='127.0.0.1', user=DB_USER,
+                               password=DB_PASSWORD, database=self.kerbside_db)
+        try:
+            with conn.cursor() as cur:
+                cur.execute('SHOW TABLES')
+                tables = {row[0] for row in cur.fetchall()}
+        finally:
+            conn.close()
+        self.assertIn('alembic_version', tables)
+        self.assertGreater(len(tables), 1, tables)
+        venv = kerbside.venv()
+        calls = self.calls()
+        prefix = "bash -c 'set -a && . %s && exec %s/bin/" % (
+            self.path('kerbside', 'kerbside.env'), venv)
+        self.assertIn('run_process kerbside-proxy %skerbside daemon run\''
+                      % prefix, calls)
+        api = [c for c in calls if c.startswith('run_process kerbside-api ')]
+        self.assertEqual(1, len(api), calls)
+        self.assertIn(prefix + 'gunicorn --bind 127.0.0.1:13002 ', api[0])
+        self.assertTrue(api[0].endswith(" kerbside.api:app'"), api[0])
+        self.assertEqual(env['KERBSIDE_PROXY_BIN'],
+                         os.path.join(venv, 'bin', 'kerbside-proxy'))
+
+        self.run_phases('unstack', 'clean',
+                        services=',kerbside-api,kerbside-proxy')
+        self.assertIn('stop_process kerbside-api', self.calls())
+        self.assertIn('stop_process kerbside-proxy', self.calls())
+        self.assertFalse(os.path.exists(self.path('kerbside')))
+
+    def check_kerbside_files(self):
+        from cryptography import x509
+
+        directory = self.path('kerbside')
+        env_file = os.path.join(directory, 'kerbside.env')
+        self.assertEqual(0o600, os.stat(env_file).st_mode & 0o777)
+        env = deploy.read_env(env_file)
+        self.assertEqual('mysql://%s:%s@127.0.0.1/%s' % (
+            DB_USER, DB_PASSWORD, self.kerbside_db), env['KERBSIDE_SQL_URL'])
+        self.assertEqual('127.0.0.1', env['KERBSIDE_PUBLIC_FQDN'])
+        self.assertEqual('15900', env['KERBSIDE_PUBLIC_SECURE_PORT'])
+        self.assertEqual('devstack-test', env['KERBSIDE_NODE_NAME'])
+        self.assertEqual(self.keystone.url, env['KERBSIDE_KEYSTONE_AUTH_URL'])
+        self.assertEqual(64, len(env['KERBSIDE_AUTH_SECRET_SEED']))
+        # The proxy's certificate: signed by the CA the .vv hands out, for
+        # the public host and the node's name, with the subject it names.
+        with open(env['KERBSIDE_CACERT_PATH'], 'rb') as f:
+            ca = x509.load_pem_x509_certificate(f.read())
+        with open(env['KERBSIDE_PROXY_HOST_CERT_PATH'], 'rb') as f:
+            cert = x509.load_pem_x509_certificate(f.read())
+        cert.verify_directly_issued_by(ca)
+        names = cert.extensions.get_extension_for_class(
+            x509.SubjectAlternativeName).value
+        self.assertEqual(['devstack-test'], names.get_values_for_type(
+            x509.DNSName))
+        self.assertEqual(['127.0.0.1'], [str(a) for a in
+                                         names.get_values_for_type(
+                                             x509.IPAddress)])
+        self.assertEqual(env['KERBSIDE_PROXY_HOST_SUBJECT'],
+                         ','.join(reversed(cert.subject.rfc4514_string()
+                                           .split(','))))
+        self.assertEqual(0o600, os.stat(
+            env['KERBSIDE_PROXY_HOST_CERT_KEY_PATH']).st_mode & 0o777)
+        with open(env['KERBSIDE_SOURCES_PATH']) as f:
+            text = f.read()
+        self.assertEqual(0o600, os.stat(env['KERBSIDE_SOURCES_PATH']).st_mode
+                         & 0o777)
+        [source] = yaml.safe_load(text)
+        self.assertEqual(('openstack', self.keystone.url, 'kerbside',
+                          self.service_password, 'service'),
+                         (source['type'], source['url'], source['username'],
+                          source['password'], source['project_name']))
+        return env
+
+    def check_kerbside_user(self):
+        """Kerbside's user logs in and holds console-auth alone."""
+        auth = v3.Password(auth_url=self.keystone.url, username='kerbside',
+                           password=self.service_password,
+                           user_domain_id='default', project_name='service',
+                           project_domain_id='default')
+        session = ks_session.Session(auth=auth)
+        access = auth.get_access(session)
+        self.assertEqual(['console-auth'], access.role_names)
 
     def check_vdesk_conf(self):
         path = self.path('etc-vdesk', 'vdesk.conf')
