@@ -324,9 +324,13 @@ function _vdesk_render_to {
 
 # start_vdesk_kerbside() - Kerbside's API under gunicorn and its proxy
 function start_vdesk_kerbside {
+    local listen=$VDESK_KERBSIDE_API_LISTEN
+    if [[ "$listen" == *:* ]]; then
+        listen="[$listen]"  # IPv6
+    fi
     run_process kerbside-api "$(_vdesk_kerbside_exec \
         $VDESK_KERBSIDE_VENV/bin/gunicorn \
-        --bind $VDESK_KERBSIDE_API_LISTEN:$VDESK_KERBSIDE_API_PORT \
+        --bind $listen:$VDESK_KERBSIDE_API_PORT \
         --workers ${API_WORKERS:-2} --worker-class gthread --threads 4 \
         --timeout 120 kerbside.api:app)"
     run_process kerbside-proxy "$(_vdesk_kerbside_exec \
