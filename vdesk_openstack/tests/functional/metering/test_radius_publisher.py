@@ -146,7 +146,12 @@ class RadiusPublisherTest(services.ServiceTestCase):
 
     def test_server_outage_every_record_once(self):
         server = self.useFixture(freeradius.FreeRadius(secret=SECRET))
-        pub = self.load(self.url(server))
+        # A generous timeout: FreeRADIUS answering the 900 resent records
+        # slower than the default 0.3 s on a loaded machine would make the
+        # publisher retransmit, and a plain FreeRADIUS writes a record it
+        # had already finished twice (test_lost_answers). The outage
+        # itself is seen at once: the port is refused.
+        pub = self.load(self.url(server, timeout='5'))
         before = events.charged_sessions(300, 'before')
         pub.publish_events(before)
         self.wait_delivered(pub)
