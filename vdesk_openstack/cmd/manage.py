@@ -260,7 +260,26 @@ def _config_render(args):
         raise CliError(str(e)) from None
 
 
+def _require_desktops_database(conf, args):
+    """Refuse to touch the desktop schema on a built-in default database.
+
+    Without ``[database] connection`` the desktop service would fall back on
+    a sqlite file an operator never chose (and that two hosts cannot share);
+    say so plainly instead of failing inside sqlite.
+    """
+    if args.schema not in ('all', 'desktops'):
+        return
+    where = conf.get_location('connection', group='database')
+    if where is None or where.location == cfg.Locations.opt_default:
+        files = ', '.join(args.config_file) or 'no configuration file given'
+        raise CliError(
+            'the desktop service\'s database is not configured: set '
+            '[database] connection in vdesk.conf (read: %s), or run '
+            '"db %s --schema hss" for the HSS alone' % (files, args.action))
+
+
 def _db(conf, driver, args):
+    _require_desktops_database(conf, args)
     result = {}
     if args.action == 'sync':
         if args.schema in ('all', 'hss'):

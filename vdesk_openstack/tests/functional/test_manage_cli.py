@@ -252,10 +252,25 @@ class ManageCliTest(testtools.TestCase):
         with open(self.conf, 'w') as f:
             f.write('[hss]\nconnection = mysql+pymysql://nobody:x@'
                     '127.0.0.1:1/none\nkey_file = %s/k\n' % self.tmp)
-        self.assertIn('database error', self.error_of('db', 'version'))
+        self.assertIn('database error', self.error_of('db', 'version',
+                                                      '--schema', 'hss'))
         with open(self.conf, 'w') as f:
             f.write('[hss]\nconnection = sqlite:///%s/h.sqlite\n'
                     'key_file = %s/missing.key\n' % (self.tmp, self.tmp))
         line = self.error_of('subscriber', 'add', '--imsi',
                              '001010000000001', '--k', K, '--opc', OPC)
         self.assertIn('cannot read the HSS key file', line)
+
+    def test_db_sync_without_database_section_names_the_option(self):
+        with open(self.conf, 'w') as f:
+            f.write('[hss]\nconnection = sqlite:///%s/h.sqlite\n'
+                    'key_file = %s/k\n' % (self.tmp, self.tmp))
+        for action in ('sync', 'version'):
+            line = self.error_of('db', action)
+            self.assertIn('[database] connection', line)
+            self.assertIn('--schema hss', line)
+            self.assertNotIn('sqlite3', line)
+        # Nothing was half done: the HSS alone still syncs on request.
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, 'h.sqlite')))
+        out = json.loads(self.manage('db', 'sync', '--schema', 'hss').stdout)
+        self.assertEqual('up to date', out['schema'])
