@@ -37,7 +37,9 @@ function is_vdesk_aka_enabled {
 
 # _vdesk_render TARGET [ARGS...] - What the deployment sets in TARGET,
 # from DevStack's variables (see vdesk-manage config render --help).
-# Secrets travel in the environment, not on the command line.
+# Secrets travel in the environment, not on the command line, and the
+# functions that expand them run with xtrace off: stack.sh's log is often
+# shared, and a traced line would carry the passwords into it.
 function _vdesk_render {
     local target=$1
     shift
@@ -47,8 +49,10 @@ function _vdesk_render {
 # _vdesk_config ACTION [ARGS...] - vdesk-manage config ACTION with the
 # deployment's facts from DevStack's variables.
 function _vdesk_config {
-    local action=$1
+    local action=$1 xtrace rc
     shift
+    xtrace=$(set +o | grep xtrace)
+    set +o xtrace
     VDESK_SERVICE_PASSWORD="$SERVICE_PASSWORD" \
     VDESK_RADIUS_SECRET="$VDESK_RADIUS_SECRET" \
     VDESK_KERBSIDE_PASSWORD="$SERVICE_PASSWORD" \
@@ -95,6 +99,9 @@ function _vdesk_config {
         --kerbside-metrics-port "$VDESK_KERBSIDE_METRICS_PORT" \
         --kerbside-node-name "$HOSTNAME" \
         "$@"
+    rc=$?
+    $xtrace
+    return $rc
 }
 
 # _vdesk_configure FILE TARGET - Set in FILE what the deployment sets for
@@ -103,7 +110,9 @@ function _vdesk_config {
 function _vdesk_configure {
     local file=$1
     local target=$2
-    local lines section option value key last=""
+    local lines section option value key last="" xtrace
+    xtrace=$(set +o | grep xtrace)
+    set +o xtrace
     lines=$(_vdesk_render $target --current $file) || \
         die $LINENO "vdesk-manage config render --target $target failed"
     while read -r section option value; do
@@ -117,6 +126,19 @@ function _vdesk_configure {
         fi
         last=$key
     done <<< "$lines"
+    $xtrace
+}
+
+# _vdesk_service_user NAME - ID of the service user NAME (created with
+# SERVICE_PASSWORD if missing), without tracing the password.
+function _vdesk_service_user {
+    local xtrace rc
+    xtrace=$(set +o | grep xtrace)
+    set +o xtrace
+    get_or_create_user $1 "$SERVICE_PASSWORD" "$SERVICE_DOMAIN_NAME"
+    rc=$?
+    $xtrace
+    return $rc
 }
 
 # install_vdesk() - Install the package into DevStack's Python environment
@@ -174,8 +196,7 @@ function restart_vdesk_keystone {
 # doc/source/admin/desktop-api.rst); service: keystonemiddleware.
 function create_vdesk_service_accounts {
     local user_id
-    user_id=$(get_or_create_user $VDESK_SERVICE_USER "$SERVICE_PASSWORD" \
-        "$SERVICE_DOMAIN_NAME")
+    user_id=$(_vdesk_service_user $VDESK_SERVICE_USER)
     get_or_add_user_project_role admin $user_id $VDESK_SERVICE_PROJECT \
         "$SERVICE_DOMAIN_NAME" "$SERVICE_DOMAIN_NAME"
     get_or_add_user_project_role service $user_id $VDESK_SERVICE_PROJECT \
@@ -190,7 +211,12 @@ function create_vdesk_service_accounts {
 # configure_vdesk_api() - Tokens ([keystone_authtoken]), the paste
 # pipeline and uwsgi
 function configure_vdesk_api {
+    local xtrace
+    # DevStack's helper traces the iniset of the service password.
+    xtrace=$(set +o | grep xtrace)
+    set +o xtrace
     configure_keystone_authtoken_middleware $VDESK_CONF $VDESK_SERVICE_USER
+    $xtrace
     cp $VDESK_DIR/etc/vdesk/api-paste.ini $VDESK_API_PASTE
     write_uwsgi_config "$VDESK_UWSGI_CONF" "$VDESK_UWSGI" "" \
         "$VDESK_API_LISTEN:$VDESK_API_PORT" vdesk-api
@@ -257,8 +283,12 @@ function create_vdesk_demo_subscriber {
         # The SIM secrets are the HLR's: provision them there.
         $manage subscriber add --imsi $VDESK_DEMO_IMSI --plan $VDESK_DEMO_PLAN
     else
+        local xtrace
+        xtrace=$(set +o | grep xtrace)
+        set +o xtrace
         $manage subscriber add --imsi $VDESK_DEMO_IMSI --k $VDESK_DEMO_K \
             --op $VDESK_DEMO_OP --plan $VDESK_DEMO_PLAN
+        $xtrace
     fi
     echo "vdesk demo subscriber $VDESK_DEMO_IMSI: log in with"
     echo "  openstack --os-auth-type v3aka --os-auth-url $KEYSTONE_SERVICE_URI/v3" \
@@ -288,8 +318,7 @@ function _vdesk_kerbside_exec {
 # service    kerbside   console-auth
 function configure_vdesk_kerbside {
     local user_id dir=$VDESK_KERBSIDE_DIR policy
-    user_id=$(get_or_create_user kerbside "$SERVICE_PASSWORD" \
-        "$SERVICE_DOMAIN_NAME")
+    user_id=$(_vdesk_service_user kerbside)
     get_or_create_role console-auth > /dev/null
     get_or_add_user_project_role console-auth $user_id \
         $SERVICE_PROJECT_NAME "$SERVICE_DOMAIN_NAME" "$SERVICE_DOMAIN_NAME"
@@ -303,8 +332,10 @@ function configure_vdesk_kerbside {
     _vdesk_render_to $dir/sources.yaml kerbside-sources
     _vdesk_render_to $dir/kerbside.env kerbside-env \
         --current $dir/kerbside.env
-    (set -a && . $dir/kerbside.env && $VDESK_KERBSIDE_VENV/bin/kerbside \
-        db upgrade) || die $LINENO "kerbside db upgrade failed"
+    # Untraced: sourcing kerbside.env would trace its secrets.
+    (set +o xtrace && set -a && . $dir/kerbside.env && \
+        $VDESK_KERBSIDE_VENV/bin/kerbside db upgrade) || \
+        die $LINENO "kerbside db upgrade failed"
 
     # Nova's policy: console token details for console-auth too.
     policy=$(dirname $NOVA_CONF)/policy.yaml

@@ -44,6 +44,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 DB_USER = DB_PASSWORD = 'openstack_citest'  # nosec: tools/test-setup.sh
 TMPFILES = '/etc/tmpfiles.d/uwsgi.conf'
+DEMO_K = '465b5ce8b199b49faa5f0a2ee238a6bc'  # devstack/settings' default
 BIN = os.path.dirname(sys.executable)
 WSGI_MODULE = 'vdesk_openstack.wsgi.api:application'
 SNAPSHOT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -219,6 +220,16 @@ class DevstackPluginTest(services.ServiceTestCase):
         self.addDetail('stack-log', content.text_content(
             result.stdout + result.stderr))
         self.assertEqual(0, result.returncode, result.stderr[-4000:])
+        # DevStack runs plugins under xtrace: a secret on a traced line
+        # lands in stack.sh's log, which is often shared.
+        log = result.stdout + result.stderr
+        for name, secret in (('SERVICE_PASSWORD', self.service_password),
+                             ('VDESK_RADIUS_SECRET', self.radius_secret),
+                             ('DATABASE_PASSWORD', ':%s@' % DB_PASSWORD),
+                             ('the demo SIM\'s K', DEMO_K)):
+            # assertNotIn would print the log, secret and all.
+            self.assertEqual(-1, log.find(secret),
+                             '%s is in the stack log' % name)
         return result
 
     def calls(self):
