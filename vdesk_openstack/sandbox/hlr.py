@@ -20,6 +20,7 @@ where its GSUP, VTY (4258) and CTRL (4259) interfaces listen.
 import contextlib
 import os
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -35,6 +36,7 @@ CTRL_PORT = 4259
 _PORTS = (GSUP_PORT, VTY_PORT, CTRL_PORT)
 _PROMPT_ENABLED = b'OsmoHLR# '
 _PROMPT = b'OsmoHLR> '
+_PASSWORD_PROMPT = b'Password: '
 
 
 class HlrError(RuntimeError):
@@ -83,7 +85,13 @@ class OsmoHlr(object):
     def __init__(self, workdir=None, address=None, binary=None):
         self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix='vdesk-hlr-')
-        os.makedirs(self.workdir, exist_ok=True)
+        # The database holds every SIM's K and OPc; the config, the VTY
+        # password.
+        os.makedirs(self.workdir, mode=0o700, exist_ok=True)
+        os.chmod(self.workdir, 0o700)
+        # Anyone on the host can reach a loopback port: the VTY (which can
+        # read and change subscribers) asks for this password.
+        self.vty_password = secrets.token_urlsafe(18)
         self.address = address
         self.binary = binary or find_binary()
         self.config_file = os.path.join(self.workdir, 'hlr.cfg')
@@ -108,7 +116,11 @@ class OsmoHlr(object):
 
     # -- life cycle -----------------------------------------------------------
     def _write_config(self):
-        with open(self.config_file, 'w') as f:
+        fd = os.open(self.config_file,
+                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
+                     0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, 'w') as f:
             f.write(textwrap.dedent('''\
                 log stderr
                  logging filter all 1
@@ -119,14 +131,16 @@ class OsmoHlr(object):
                  logging level db notice
                  logging level auc notice
                  logging level linp error
+                password {p}
                 line vty
+                 login
                  bind {a}
                 ctrl
                  bind {a}
                 hlr
                  gsup
                   bind ip {a}
-                ''').format(a=self.address))
+                ''').format(a=self.address, p=self.vty_password))
 
     def start(self, timeout=20.0):
         """Start osmo-hlr and wait until its GSUP and VTY ports answer.
@@ -206,7 +220,7 @@ class OsmoHlr(object):
         Raises :class:`HlrError` when osmo-hlr answers a command with an
         error line (``% ...``), except "already exists" on create.
         """
-        with _Vty(self.address, VTY_PORT) as session:
+        with _Vty(self.address, VTY_PORT, self.vty_password) as session:
             return [session.run(c) for c in commands]
 
     def provision(self, imsi, k, opc, sqn=None):
@@ -278,10 +292,12 @@ def _listening(address, port):
 class _Vty(object):
     """A telnet-less session on osmo-hlr's VTY (plain lines suffice)."""
 
-    def __init__(self, address, port, timeout=10.0):
+    def __init__(self, address, port, password, timeout=10.0):
         self._sock = socket.create_connection((address, port),
                                               timeout=timeout)
         self._buf = b''
+        self._read_until(_PASSWORD_PROMPT)
+        self._send(password)
         self._read_until(_PROMPT)
         self._send('enable')
         self._read_until(_PROMPT_ENABLED)
