@@ -24,6 +24,7 @@ again on a configured node and leave it as it was.
 
 import collections
 import dataclasses
+import ipaddress
 import os
 import secrets
 
@@ -143,9 +144,11 @@ class Deployment(object):
     kerbside_database_connection: str = None
     kerbside_password: str = None
     kerbside_public_host: str = None
-    # The proxy's (and metrics') listening address; None: Kerbside's
-    # default, every IPv4 address.
+    # The proxy's listening address; None: kerbside_public_host when that
+    # is an IP address. Never every address unless asked for by name.
     kerbside_listen: str = None
+    # Prometheus metrics' listening address; None: kerbside_listen.
+    kerbside_metrics_listen: str = None
     kerbside_proxy_port: int = KERBSIDE_PROXY_PORT
     kerbside_proxy_tls_port: int = KERBSIDE_PROXY_TLS_PORT
     kerbside_metrics_port: int = KERBSIDE_METRICS_PORT
@@ -437,6 +440,23 @@ def kerbside_sql_url(connection):
     return 'mysql://' + rest.split('?', 1)[0]
 
 
+def kerbside_listen_address(deployment):
+    """Where Kerbside's proxy listens: never every address by default.
+
+    Kerbside's own default is 0.0.0.0, which would also expose its metrics
+    on every network of the host; an operator who wants that says so.
+    """
+    if deployment.kerbside_listen:
+        return deployment.kerbside_listen
+    try:
+        return str(ipaddress.ip_address(deployment.kerbside_public_host))
+    except ValueError:
+        raise ValueError(
+            'Kerbside needs the address its proxy and metrics listen on '
+            '(kerbside_listen): kerbside_public_host %r is not an IP '
+            'address' % deployment.kerbside_public_host) from None
+
+
 def kerbside_environment(deployment, current=None):
     """Kerbside's settings, as the ``KERBSIDE_*`` variables it reads.
 
@@ -453,6 +473,7 @@ def kerbside_environment(deployment, current=None):
     if not d.kerbside_public_host:
         raise ValueError('Kerbside needs the host SPICE clients connect to '
                          '(kerbside_public_host)')
+    listen = kerbside_listen_address(d)
     seed = (current or {}).get('KERBSIDE_AUTH_SECRET_SEED') or \
         secrets.token_hex(32)
     settings = [
@@ -465,10 +486,11 @@ def kerbside_environment(deployment, current=None):
         ('PUBLIC_FQDN', d.kerbside_public_host),
         ('PUBLIC_INSECURE_PORT', d.kerbside_proxy_port),
         ('PUBLIC_SECURE_PORT', d.kerbside_proxy_tls_port),
-        ('VDI_ADDRESS', d.kerbside_listen),
+        ('VDI_ADDRESS', listen),
         ('VDI_INSECURE_PORT', d.kerbside_proxy_port),
         ('VDI_SECURE_PORT', d.kerbside_proxy_tls_port),
-        ('PROMETHEUS_METRICS_ADDRESS', d.kerbside_listen),
+        ('PROMETHEUS_METRICS_ADDRESS',
+         d.kerbside_metrics_listen or listen),
         ('PROMETHEUS_METRICS_PORT', d.kerbside_metrics_port),
         ('CACERT_PATH', kerbside_path(d, 'ca')),
         ('PROXY_HOST_CERT_PATH', kerbside_path(d, 'cert')),

@@ -340,6 +340,10 @@ class DevstackPluginTest(services.ServiceTestCase):
         self.assertEqual('127.0.0.1', env['KERBSIDE_PUBLIC_FQDN'])
         self.assertEqual('15900', env['KERBSIDE_PUBLIC_SECURE_PORT'])
         self.assertEqual('devstack-test', env['KERBSIDE_NODE_NAME'])
+        # The service host's address, not Kerbside's default of every one.
+        self.assertEqual('127.0.0.1', env['KERBSIDE_VDI_ADDRESS'])
+        self.assertEqual('127.0.0.1',
+                         env['KERBSIDE_PROMETHEUS_METRICS_ADDRESS'])
         self.assertEqual(self.keystone.url, env['KERBSIDE_KEYSTONE_AUTH_URL'])
         self.assertEqual(64, len(env['KERBSIDE_AUTH_SECRET_SEED']))
         # The proxy's certificate: signed by the CA the .vv hands out, for

@@ -1,5 +1,6 @@
 """Unit tests of the deployment settings (vdesk_openstack.deploy)."""
 
+import dataclasses
 import os
 
 import fixtures
@@ -296,7 +297,8 @@ KERBSIDE = deploy.Deployment(
     kerbside_venv='/opt/k',
     kerbside_database_connection=(
         'mysql+pymysql://root:pw@10.0.0.5/kerbside?charset=utf8'),
-    kerbside_password='k-pw', kerbside_public_host='spice.example.org')
+    kerbside_password='k-pw', kerbside_public_host='spice.example.org',
+    kerbside_listen='10.0.0.5')
 
 
 class KerbsideDeployTest(testtools.TestCase):
@@ -317,6 +319,24 @@ class KerbsideDeployTest(testtools.TestCase):
         self.assertEqual('O=vdesk-openstack,CN=kerbside-proxy',
                          env['KERBSIDE_PROXY_HOST_SUBJECT'])
         self.assertTrue(all(name.startswith('KERBSIDE_') for name in env))
+
+    def test_never_every_address_by_default(self):
+        unset = dataclasses.replace(KERBSIDE, kerbside_listen=None)
+        env = dict(deploy.kerbside_environment(dataclasses.replace(
+            unset, kerbside_public_host='192.0.2.7')))
+        self.assertEqual('192.0.2.7', env['KERBSIDE_VDI_ADDRESS'])
+        self.assertEqual('192.0.2.7',
+                         env['KERBSIDE_PROMETHEUS_METRICS_ADDRESS'])
+        # A host name cannot be listened on safely: say what to set.
+        error = self.assertRaises(ValueError, deploy.kerbside_environment,
+                                  unset)
+        self.assertIn('kerbside_listen', str(error))
+        env = dict(deploy.kerbside_environment(dataclasses.replace(
+            KERBSIDE, kerbside_listen='10.0.0.5',
+            kerbside_metrics_listen='127.0.0.1')))
+        self.assertEqual('10.0.0.5', env['KERBSIDE_VDI_ADDRESS'])
+        self.assertEqual('127.0.0.1',
+                         env['KERBSIDE_PROMETHEUS_METRICS_ADDRESS'])
 
     def test_seed_is_kept_and_otherwise_random(self):
         first = dict(deploy.kerbside_environment(KERBSIDE))
