@@ -42,6 +42,7 @@ from vdesk_openstack.client.osc import commands
 from vdesk_openstack.client.osc import http
 from vdesk_openstack.client import v3aka
 from vdesk_openstack.sandbox import keystone
+from vdesk_openstack.sandbox import private
 
 LOG = logging.getLogger('vdesk-sandbox')
 
@@ -343,9 +344,12 @@ def _keep_stdout_for_json():
     """
     if not _same_stream(1, 2) or os.isatty(1):
         return None
+    # The log names the cloud's URLs and users; in a shared /tmp, a
+    # predictable name could be a planted link: a private directory, and
+    # never through a link.
     path = os.environ.get('VDESK_SANDBOX_LOG') or os.path.join(
-        tempfile.gettempdir(), 'vdesk-sandbox-%d.log' % os.getpid())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        tempfile.mkdtemp(prefix='vdesk-sandbox-log-'), 'sandbox.log')
+    fd = private.open_fd(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     os.dup2(fd, 2)
     os.close(fd)
     sys.stderr = os.fdopen(2, 'w', buffering=1)

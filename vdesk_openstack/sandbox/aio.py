@@ -18,6 +18,7 @@ from vdesk_openstack import hss
 from vdesk_openstack.hss import api as hss_api
 from vdesk_openstack.sandbox import keystone
 from vdesk_openstack.sandbox import net
+from vdesk_openstack.sandbox import private
 
 PLANS = (
     hss_api.Plan(name='gold', vcpus=2, ram_mb=4096, disk_gb=20,
@@ -51,7 +52,7 @@ class AllInOne(object):
                  aka_options=None):
         self.workdir = tempfile.mkdtemp(prefix='vdesk-ks-')
         self.vdesk_conf_file = os.path.join(self.workdir, 'vdesk.conf')
-        with open(self.vdesk_conf_file, 'w') as f:
+        with os.fdopen(private.open_fd(self.vdesk_conf_file), 'w') as f:
             f.write(textwrap.dedent('''\
                 [hss]
                 connection = sqlite:///{w}/hss.sqlite

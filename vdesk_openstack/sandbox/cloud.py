@@ -51,6 +51,7 @@ from vdesk_openstack.sandbox import image as image_mod
 from vdesk_openstack.sandbox import kerbside as kerbside_mod
 from vdesk_openstack.sandbox import keystone
 from vdesk_openstack.sandbox import net
+from vdesk_openstack.sandbox import private
 from vdesk_openstack.sandbox import procs
 
 LOG = logging.getLogger(__name__)
@@ -142,14 +143,16 @@ class Cloud(object):
 
     def _path(self, *parts):
         path = os.path.join(self.workdir, *parts)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        directory = os.path.dirname(path)
+        if not os.path.isdir(directory):
+            # Each service's directory is its owner's alone; only Nova's
+            # instance files must be reachable by QEMU (see _start_nova).
+            private.make_dir(directory)
         return path
 
     def _write(self, text, *parts):
-        path = self._path(*parts)
-        with open(path, 'w') as f:
-            f.write(_ini(text))
-        return path
+        # Configuration files carry passwords and secrets.
+        return private.write(self._path(*parts), _ini(text))
 
     def _db(self, name):
         return '%s/%s_%s?charset=utf8' % (self.database_url, self.run_id,
@@ -584,7 +587,11 @@ class Cloud(object):
     def _start_nova(self):
         w = self._path('nova', '')
         for sub in ('state', 'instances', 'locks'):
-            os.makedirs(w + sub, exist_ok=True)
+            private.make_dir(w + sub)
+        # QEMU runs as libvirt-qemu: it traverses to the instance files
+        # (nothing here can be listed by others).
+        for sub in ('', 'instances'):
+            os.chmod(w + sub, 0o711)  # nosec: traverse only, no listing
         shutil.copy(os.path.join(VENV_ETC, 'nova', 'api-paste.ini'), w)
         # Kerbside's user reads console tokens with a role of its own.
         self._write(kerbside_mod.console_auth_policy(), 'nova', 'policy.yaml')
@@ -711,12 +718,13 @@ class Cloud(object):
                 section = s.section
             lines.append('%s = %s' % (s.option, s.value))
         self._write('\n'.join(lines) + '\n', 'ceilometer', 'ceilometer.conf')
-        with open(w + 'event_pipeline.yaml', 'w') as f:
-            f.write(deploy.dump_yaml(deploy.event_pipeline(facts)))
-        with open(w + 'pipeline.yaml', 'w') as f:
-            f.write(deploy.dump_yaml({'sources': [], 'sinks': []}))
-        with open(w + 'event_definitions.yaml', 'w') as f:
-            f.write(deploy.dump_yaml(deploy.event_definitions()))
+        # The publisher URLs carry the RADIUS secret.
+        private.write(w + 'event_pipeline.yaml',
+                      deploy.dump_yaml(deploy.event_pipeline(facts)))
+        private.write(w + 'pipeline.yaml',
+                      deploy.dump_yaml({'sources': [], 'sinks': []}))
+        private.write(w + 'event_definitions.yaml',
+                      deploy.dump_yaml(deploy.event_definitions()))
         self._spawn('ceilometer-agent-notification',
                     [procs.bin_path('ceilometer-agent-notification'),
                      '--config-file', w + 'ceilometer.conf'])
@@ -777,10 +785,8 @@ class Cloud(object):
                      REPO_DIR, 'etc', 'vdesk', 'api-paste.ini'),
                  'logto = %s' % os.path.join(self.logdir,
                                              'vdesk-api-requests.log')]
-        path = self._path('vdesk', 'vdesk-api-uwsgi.ini')
-        with open(path, 'w') as f:
-            f.write('\n'.join(keep) + '\n')
-        return path
+        return private.write(self._path('vdesk', 'vdesk-api-uwsgi.ini'),
+                             '\n'.join(keep) + '\n')
 
     # -- use ------------------------------------------------------------------
     def server(self, server_id):

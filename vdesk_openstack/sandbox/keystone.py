@@ -19,6 +19,7 @@ from keystoneauth1.identity import v3
 from keystoneauth1 import session as ks_session
 
 from vdesk_openstack.sandbox import net
+from vdesk_openstack.sandbox import private
 
 ADMIN_PASSWORD = 'sandbox-admin'  # nosec: loopback sandbox only
 
@@ -80,8 +81,7 @@ class KeystoneDeployment(object):
 
     def write_config(self, path=None, **aka_overrides):
         """Write keystone.conf (or a variant at ``path``, same database)."""
-        w = self.workdir
-        os.makedirs(w, exist_ok=True)
+        w = private.make_dir(self.workdir)
         extra = dict(self.aka_options, **aka_overrides)
         aka = {'ttl': extra.pop('challenge_ttl', self.challenge_ttl)}
         notifications = ''
@@ -89,7 +89,7 @@ class KeystoneDeployment(object):
             notifications = ('[oslo_messaging_notifications]\n'
                              'driver = messagingv2\n'
                              'transport_url = %s\n' % self.notification_url)
-        with open(path or self.config_file, 'w') as f:
+        with os.fdopen(private.open_fd(path or self.config_file), 'w') as f:
             f.write(textwrap.dedent('''\
                 [DEFAULT]
                 use_stderr = false

@@ -41,6 +41,7 @@ from vdesk_openstack.sandbox import charging as sandbox_charging
 from vdesk_openstack.sandbox import keystone
 from vdesk_openstack.sandbox import net
 from vdesk_openstack.sandbox import nova as nova_sandbox
+from vdesk_openstack.sandbox import private
 
 LOG = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class System(object):
         port = net.free_port()
         self.desktop_url = 'http://127.0.0.1:%d' % port
         conf_file = os.path.join(self.workdir, 'vdesk.conf')
-        with open(conf_file, 'w') as f:
+        with os.fdopen(private.open_fd(conf_file), 'w') as f:
             f.write(textwrap.dedent('''\
                 [DEFAULT]
                 [hss]

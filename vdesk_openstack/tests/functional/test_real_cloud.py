@@ -129,6 +129,7 @@ class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
               'SHELVED_OFFLOADED', 180, 'shelve and offload')
 
     def test_persistent_desktop_on_libvirt(self):
+        self._assert_secrets_are_private()
         client, session, server_id, boot = self._login(after_boot=0)
         self.assertFalse(session['restored'])
         self.assertEqual(1, boot)
@@ -171,6 +172,21 @@ class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
         self.assertEqual(2, records.count('Start'), records)
         self.assertEqual(2, records.count('Stop'), records)
         self.assertEqual('Stop', records[-1])
+
+    def _assert_secrets_are_private(self):
+        """Configs 0600, directories not listable by others."""
+        exposed = []
+        for root, dirs, files in os.walk(self.cloud.workdir):
+            if os.stat(root).st_mode & 0o066:
+                exposed.append(root)
+            for name in files:
+                path = os.path.join(root, name)
+                if name.endswith(('.conf', '.ini', '.env', '.yaml',
+                                  '.cfg', '.key')) and \
+                        not os.path.islink(path) and \
+                        os.stat(path).st_mode & 0o077:
+                    exposed.append(path)
+        self.assertEqual([], exposed, 'readable by other users')
 
     def _assert_redirected_devices(self, server_id):
         domain = ElementTree.fromstring(self.cloud.domain_xml(server_id))
