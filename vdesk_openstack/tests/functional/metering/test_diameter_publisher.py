@@ -28,7 +28,8 @@ WAIT = 60
 ORIGIN = 'ceilometer.vdesk.test'
 
 
-class DiameterPublisherTest(services.ServiceTestCase):
+class DiameterTestBase(services.ServiceTestCase):
+    """Loads publishers against CDFs; checks what the CDFs stored."""
 
     services = ('freediameterd', 'postgresql')
 
@@ -69,12 +70,20 @@ class DiameterPublisherTest(services.ServiceTestCase):
             for c in cdfs for r in c.records())
         self.assertEqual([], [k for k, n in keys.items() if n > 1],
                          'records stored twice')
+        self.assertEqual(self.expected_keys(published), set(keys),
+                         'records lost or unexpected')
+
+    def expected_keys(self, published):
+        """(Session-Id, Accounting-Record-Number) of published events."""
         expected = set()
         for i, event in enumerate(published):
             session = dict((t.name, t.value) for t in event.traits)[
                 'session_id']
             expected.add(('%s;vdesk;%s' % (ORIGIN, session), i % 3))
-        self.assertEqual(expected, set(keys), 'records lost or unexpected')
+        return expected
+
+
+class DiameterPublisherTest(DiameterTestBase):
 
     def test_start_interim_stop(self):
         cdf = self.useFixture(cdf_mod.ChargingDataFunction())
