@@ -73,13 +73,19 @@ class DiameterTestBase(services.ServiceTestCase):
         self.assertEqual(self.expected_keys(published), set(keys),
                          'records lost or unexpected')
 
-    def expected_keys(self, published):
-        """(Session-Id, Accounting-Record-Number) of published events."""
+    def expected_keys(self, published, identity=ORIGIN):
+        """(Session-Id, Accounting-Record-Number) of published events.
+
+        The events of :func:`events.charged_sessions` last 0, 300 and 600
+        s; with interim_interval 300: START 0, the first INTERIM 1, and
+        the STOP 3 (at 600 s the second INTERIM, 2, may have come first).
+        """
         expected = set()
         for i, event in enumerate(published):
             session = dict((t.name, t.value) for t in event.traits)[
                 'session_id']
-            expected.add(('%s;vdesk;%s' % (ORIGIN, session), i % 3))
+            expected.add(('%s;vdesk;%s' % (identity, session),
+                          (0, 1, 3)[i % 3]))
         return expected
 
 
@@ -101,7 +107,7 @@ class DiameterPublisherTest(DiameterTestBase):
                           for n in (0, 1)}, set(by_session))
         for session, records in by_session.items():
             records.sort(key=lambda r: r['Accounting-Record-Number'])
-            self.assertEqual([(2, 0), (3, 1), (4, 2)],
+            self.assertEqual([(2, 0), (3, 1), (4, 3)],
                              [(r['Accounting-Record-Type'],
                                r['Accounting-Record-Number'])
                               for r in records], session)
@@ -267,7 +273,7 @@ class DiameterPublisherTest(DiameterTestBase):
         self.assertEqual({e.message_id for e in published},
                          {p['id'] for p in parked})
         self.assertTrue(all('5001' in p['reason'] for p in parked))
-        self.assertEqual([0, 0, 1, 1, 2, 2],
+        self.assertEqual([0, 0, 1, 1, 3, 3],
                          sorted(p['attrs']['Accounting-Record-Number']
                                 for p in parked)[::5])
         self.assertEqual([], [n for n in os.listdir(pub.spool.lane)
@@ -287,3 +293,56 @@ class DiameterPublisherTest(DiameterTestBase):
                       self.logger.output)
         self.assertEqual(3, pub.spool.pending_count())
         self.assertEqual(0, cdf.count())
+
+    def split(self, pubs, published):
+        """Event i of session j goes to publisher (i + j) % 2, backwards."""
+        parts = [[], []]
+        for i, event in enumerate(published):
+            parts[(i + i // 3) % 2].append(event)
+        for pub, part in zip(pubs, parts):
+            pub.publish_events(part[::-1])
+        for pub in pubs:
+            self.wait_delivered(pub)
+
+    def test_two_agents_each_with_its_spool(self):
+        # Two notification agents, one spool each, get the events of the
+        # same sessions in turn (START from one, INTERIM from the other,
+        # late). Here both use one identity, each talking to its own CDF
+        # of a pool that shares its records: a number given by either
+        # agent is the one the other would give, so no record of a
+        # session takes another's number (which the CDF would drop as a
+        # duplicate).
+        cdfs = [self.useFixture(cdf_mod.ChargingDataFunction(
+            identity='cdf%d.vdesk.test' % n)) for n in (1, 2)]
+        pubs = [self.load(self.url(
+            cdf, spool=self.useFixture(fixtures.TempDir()).path))
+            for cdf in cdfs]
+        published = events.charged_sessions(90, 'agents')
+        self.split(pubs, published)
+        self.assertGreater(cdfs[0].count(), 0)
+        self.assertGreater(cdfs[1].count(), 0)
+        self.assertExactlyOnce(cdfs, published)
+
+    def test_two_agents_share_a_spool_and_a_session_identity(self):
+        # Two agents with identities of their own and a spool directory
+        # in common; session_identity keeps one Session-Id per desktop
+        # session. A notification redelivered to the other agent gets the
+        # same Session-Id and number: the CDF's duplicate.
+        cdf = self.useFixture(cdf_mod.ChargingDataFunction())
+        pubs = [self.load(self.url(
+            cdf, origin_host='agent%d.vdesk.test' % n,
+            session_identity='vdesk.vdesk.test')) for n in (1, 2)]
+        published = events.charged_sessions(90, 'shared')
+        self.split(pubs, published)
+        pubs[1].publish_events([published[2]])  # went to pubs[0] before
+        self.wait_delivered(pubs[1])
+        rows = cdf.records()
+        keys = collections.Counter((r['Session-Id'],
+                                    r['Accounting-Record-Number'])
+                                   for r in rows)
+        expected = self.expected_keys(published, 'vdesk.vdesk.test')
+        self.assertEqual(expected, set(keys))
+        self.assertEqual({('vdesk.vdesk.test;vdesk;shared-session-0', 3)},
+                         {k for k, n in keys.items() if n > 1})
+        self.assertEqual({'agent1.vdesk.test', 'agent2.vdesk.test'},
+                         {r['Origin-Host'] for r in rows})
