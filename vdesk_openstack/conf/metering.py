@@ -110,13 +110,9 @@ diameter_opts = [
                     'that the records of a desktop session carry one '
                     'Session-Id whichever agent sends them.'),
     cfg.IntOpt('interim_interval', default=300, min=0,
-               help='The desktop service\'s [charging] interim_interval. '
-                    'Sent as Acct-Interim-Interval in START and INTERIM '
-                    'records, and the unit of their Accounting-Record-'
-                    'Numbers: the k-th INTERIM is numbered floor(Acct-'
-                    'Session-Time / interim_interval). It must not exceed '
-                    'the desktop service\'s value. 0 leaves the AVP out '
-                    'and numbers records by the second.'),
+               help='Acct-Interim-Interval sent in START and INTERIM '
+                    'records: the desktop service\'s [charging] '
+                    'interim_interval. 0 leaves the AVP out.'),
     cfg.FloatOpt('timeout', default=5.0, min=0.05,
                  help='Seconds without an answer (to an ACR, the CER or a '
                       'watchdog) before the connection is considered '

@@ -28,7 +28,6 @@ import time
 
 import ceilometer
 from ceilometer import publisher
-from oslo_log import log
 
 from vdesk_openstack.conf import metering as metering_conf
 from vdesk_openstack.metering import diameter_client
@@ -36,8 +35,6 @@ from vdesk_openstack.metering import diameter_records as drec
 from vdesk_openstack.metering import radius
 from vdesk_openstack.metering import spool as charging_spool
 
-
-LOG = log.getLogger(__name__)
 
 DEFAULT_PORT = 3868
 URL_ALIASES = {'spool': 'spool_dir'}
@@ -111,7 +108,6 @@ class DiameterPublisher(publisher.ConfigPublisherBase):
             watchdog_interval=options['watchdog_interval'],
             backoff_initial=options['backoff_initial'],
             backoff_max=options['backoff_max'])
-        self._interval_warned = False
         self.client.resume(options['spool_dir'])
 
     def publish_samples(self, samples):
@@ -137,25 +133,9 @@ class DiameterPublisher(publisher.ConfigPublisherBase):
             except drec.InvalidEvent as exc:
                 self._invalid(event, now, exc)
                 continue
-            self._check_interval(avps)
             batch.append(charging_spool.Record(record_id, avps, now))
         if batch:
             self.client.submit(self.spool.append(batch))
-
-    def _check_interval(self, avps):
-        # An INTERIM before one interval: the desktop service's interval
-        # is shorter than ours, and numbers could repeat.
-        if (avps['Accounting-Record-Type'] == 3 and self.interim_interval
-                and avps.get('Acct-Session-Time', 0) < self.interim_interval
-                and not self._interval_warned):
-            self._interval_warned = True
-            LOG.error('An INTERIM record of session %s came after %s s, '
-                      'less than interim_interval (%d s): set the '
-                      'publisher\'s interim_interval to the desktop '
-                      'service\'s [charging] interim_interval, or '
-                      'Accounting-Record-Numbers may repeat',
-                      avps['Session-Id'], avps.get('Acct-Session-Time'),
-                      self.interim_interval)
 
     def close(self):
         """Disconnect (DPR); unacknowledged records stay in the spool."""

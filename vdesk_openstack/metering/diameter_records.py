@@ -10,14 +10,21 @@ never from a counter of the publisher: two notification agents, sharing a
 spool directory or not, give the same record the same number, and two
 records of a session never share one (the pair Session-Id and
 Accounting-Record-Number is the CDF's key to drop a duplicate: a number
-used twice would lose a record). START is 0; the desktop service sends
-its k-th INTERIM once the session has lasted at least k interim intervals
-(each at least one interval after the previous one), so the k-th INTERIM
-is ``floor(Acct-Session-Time / interim_interval)``: 1, 2, 3, ...; STOP is
-one more than the last INTERIM it can follow, ``floor(Acct-Session-Time /
-interim_interval) + 1``. Nominally 0, 1, 2, ..., n, n+1; a late engine
-may skip a number, never repeat one, provided ``interim_interval`` is the
-desktop service's ``[charging] interim_interval`` (or smaller).
+used twice would lose a record). With ``t`` the record's
+Acct-Session-Time in whole seconds (the event's ``duration_s``):
+
+- START: 0;
+- INTERIM: ``2t + 1``. The desktop service sends one at least a second
+  (``[charging] interim_interval``) after the previous one, so two
+  INTERIMs of a session never share ``t``;
+- STOP: ``2t + 2``, above every INTERIM before it, and -- odd against
+  even -- never equal to an INTERIM, even one whose clock reading came a
+  second after the session's end.
+
+The numbers increase with time but are not consecutive (RFC 6733 section
+9.8.3 asks for uniqueness within the session); they depend on no setting,
+so a publisher whose settings differ from the desktop service's cannot
+repeat one. A session lasting 68 years would overflow them.
 
 A record is a plain dict of AVP names to JSON values, spooled as it is and
 encoded by :mod:`.diameter_client` when sent (:func:`encode_avps`). The
@@ -141,18 +148,12 @@ def session_id(identity, vdesk_session):
     return '%s;vdesk;%s' % (identity, vdesk_session)
 
 
-def record_number(event_type, duration_s, interim_interval):
-    """The Accounting-Record-Number of a record; see the module doc.
-
-    ``interim_interval`` 0 (unknown) counts in seconds: numbers stay
-    unique and increasing, with gaps.
-    """
-    if RECORD_TYPES[event_type] == 2:
+def record_number(event_type, duration_s):
+    """The Accounting-Record-Number of a record; see the module doc."""
+    kind = RECORD_TYPES[event_type]
+    if kind == 2:
         return 0
-    interim = int(duration_s) // (int(interim_interval) or 1)
-    if event_type == 'vdesk.session.end':
-        return interim + 1
-    return max(1, interim)
+    return 2 * int(duration_s) + (1 if kind == 3 else 2)
 
 
 def record_from_event(event, identity, interim_interval=None):
@@ -176,7 +177,11 @@ def record_from_event(event, identity, interim_interval=None):
     else:
         duration = _convert('duration_s', 'Acct-Session-Time', int,
                             traits['duration_s'])
-    number = record_number(event.event_type, duration, interim_interval or 0)
+    number = record_number(event.event_type, duration)
+    if number >= 2 ** 32:
+        raise InvalidEvent('%s event %s: duration_s=%d is too long for an '
+                           'Accounting-Record-Number' % (
+                               event.event_type, event.message_id, duration))
     avps = {
         'Session-Id': session_id(identity, vdesk_session),
         'Accounting-Record-Type': RECORD_TYPES[event.event_type],

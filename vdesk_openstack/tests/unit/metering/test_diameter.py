@@ -31,13 +31,13 @@ class RecordTest(testtools.TestCase):
             'Subscription-Id-Data': '001010000000000'}},
             avps['Service-Information'])
         _id, avps = drec.record_from_event(update, 'pub.example.net', 300)
-        self.assertEqual((3, 1, 300), (avps['Accounting-Record-Type'],
-                                       avps['Accounting-Record-Number'],
-                                       avps['Acct-Session-Time']))
+        self.assertEqual((3, 601, 300), (avps['Accounting-Record-Type'],
+                                         avps['Accounting-Record-Number'],
+                                         avps['Acct-Session-Time']))
         _id, avps = drec.record_from_event(end, 'pub.example.net', 300)
-        self.assertEqual((4, 1, 3), (avps['Accounting-Record-Type'],
-                                     avps['Termination-Cause'],
-                                     avps['Accounting-Record-Number']))
+        self.assertEqual((4, 1, 1202), (avps['Accounting-Record-Type'],
+                                        avps['Termination-Cause'],
+                                        avps['Accounting-Record-Number']))
         self.assertNotIn('Acct-Interim-Interval', avps)
 
     def test_invalid_event(self):
@@ -75,35 +75,31 @@ class RecordTest(testtools.TestCase):
 class RecordNumberTest(testtools.TestCase):
     """Accounting-Record-Number derives from the event alone."""
 
-    def number(self, kind, duration, interval=300):
-        return drec.record_number('vdesk.session.' + kind, duration,
-                                  interval)
+    def number(self, kind, duration):
+        return drec.record_number('vdesk.session.' + kind, duration)
 
-    def test_nominal_session(self):
-        self.assertEqual([0, 1, 2, 3, 4], [
-            self.number('start', 0), self.number('update', 301),
-            self.number('update', 602), self.number('update', 903),
+    def test_session(self):
+        self.assertEqual([0, 601, 1203, 1805, 2002], [
+            self.number('start', 0), self.number('update', 300),
+            self.number('update', 601.9), self.number('update', 902.5),
             self.number('end', 1000)])
 
     def test_never_repeats(self):
-        # The desktop service sends an INTERIM once an interval passed
-        # since the previous one; a late engine only skips numbers, and
-        # the STOP, whenever it comes, follows every INTERIM before it.
-        for delay in (0, 1, 7, 150, 299, 450):
-            seen, duration = [0], 0
-            for _ in range(40):
-                duration += 300 + delay
-                seen.append(self.number('update', duration))
-                for stop in (duration, duration + 1, duration + 299):
-                    self.assertGreater(self.number('end', stop), seen[-1])
-            self.assertEqual(sorted(set(seen)), seen, delay)
-        self.assertEqual(1, self.number('end', 0))
-        self.assertEqual(2, self.number('end', 300))
-
-    def test_interval_zero_counts_seconds(self):
-        self.assertEqual([0, 7, 9], [self.number('start', 0, 0),
-                                     self.number('update', 7, 0),
-                                     self.number('end', 8, 0)])
+        # INTERIMs at least a second apart (the shortest interval), late
+        # or not; a STOP whenever it comes, even a second before an
+        # INTERIM that a race let through.
+        for interval in (1, 2, 300):
+            for delay in (0, 0.3, 1, 7, 450):
+                seen, duration = {0}, 0.0
+                for _ in range(50):
+                    duration += interval + delay
+                    number = self.number('update', duration)
+                    self.assertNotIn(number, seen)
+                    self.assertGreater(number, max(seen))
+                    seen.add(number)
+                    for stop in (duration, duration - 1, duration + 0.9):
+                        self.assertNotIn(self.number('end', stop), seen)
+                self.assertGreater(self.number('end', duration), max(seen))
 
     def test_same_event_same_number_anywhere(self):
         # Two publishers (two notification agents) number a record alike.
@@ -117,6 +113,11 @@ class RecordNumberTest(testtools.TestCase):
         exc = self.assertRaises(drec.InvalidEvent, drec.record_from_event,
                                 event, 'h', 300)
         self.assertIn('duration_s', str(exc))
+        event = events.session_event('end', 'm', 's', '00101',
+                                     duration_s=2 ** 31)
+        exc = self.assertRaises(drec.InvalidEvent, drec.record_from_event,
+                                event, 'h', 300)
+        self.assertIn('too long', str(exc))
 
 
 class OptionsTest(testtools.TestCase):
