@@ -12,13 +12,19 @@
         [--keystone-url URL --database-connection URL ...]
     vdesk-manage config kerbside-certificates --kerbside-dir DIR \\
         --kerbside-public-host HOST [--host NAME ...]
+    vdesk-manage [--config-file ceilometer.conf] charging parked list \\
+        [--spool DIR]
+    vdesk-manage [--config-file ceilometer.conf] charging parked replay \\
+        [--spool DIR] (--all | ID [ID ...])
 
 ``db sync`` creates or upgrades both schemas: the HSS's (``[hss]``) and
 the desktop service's (``[database]``); ``--schema hss`` is for nodes that
 run only Keystone's ``aka`` method. ``config render`` prints what a
 deployment sets in a service's configuration (see
 :mod:`vdesk_openstack.deploy`), reads no vdesk.conf and touches no
-database.
+database. ``charging parked`` lists and replays the charging records a
+publisher parked (:mod:`vdesk_openstack.metering.parked`); its
+``--config-file`` is Ceilometer's, where ``[vdesk_diameter] spool_dir`` is.
 
 Every user error (malformed IMSI or hex, wrong length, duplicate, unknown
 plan, unreachable database) is one line on stderr and exit code 2. Secrets
@@ -42,6 +48,7 @@ from vdesk_openstack import hss
 from vdesk_openstack.hss import api
 from vdesk_openstack.hss import exceptions
 from vdesk_openstack.hss import validation
+from vdesk_openstack.metering import parked
 
 EXIT_USAGE = 2
 SCHEMAS = ('all', 'hss', 'desktops')
@@ -160,7 +167,32 @@ def build_parser():
     certs.add_argument('--host', action='append', default=[],
                        help='another name or address of the proxy')
     _deployment_arguments(certs)
+    _charging_arguments(commands)
     return parser
+
+
+def _charging_arguments(commands):
+    charging = commands.add_parser('charging', help='charging records')
+    charging_cmds = charging.add_subparsers(dest='action', required=True)
+    parked_cmd = charging_cmds.add_parser(
+        'parked', help='records the charging server refused for good')
+    parked_cmds = parked_cmd.add_subparsers(dest='parked_action',
+                                            required=True)
+    listing = parked_cmds.add_parser('list', help='list parked records')
+    again = parked_cmds.add_parser(
+        'replay', help='send parked records again (run it as the '
+        'notification agent\'s user once the cause is fixed)')
+    which = again.add_mutually_exclusive_group(required=True)
+    which.add_argument('--all', action='store_true',
+                       help='every parked record that can be replayed')
+    which.add_argument('ids', nargs='*', default=[], metavar='ID',
+                       help='record ids, as "list" shows them')
+    for cmd in (listing, again):
+        cmd.add_argument('--spool', metavar='DIR',
+                         help='the publisher\'s spool directory (default: '
+                              '[vdesk_diameter] spool_dir of the '
+                              '--config-file, or of Ceilometer\'s '
+                              'ceilometer.conf)')
 
 
 def _deployment_arguments(parser):
@@ -302,9 +334,22 @@ def _db(conf, driver, args):
     return result
 
 
+def _charging(args):
+    try:
+        spool = args.spool or parked.spool_dir_from_config(args.config_file)
+        if args.parked_action == 'list':
+            return parked.list_parked(spool)
+        return parked.replay(spool, None if args.all else args.ids)
+    except (parked.ParkedError, OSError) as e:
+        raise CliError(str(e)) from None
+
+
 def run(args):
     if args.category == 'config':
         return _config_render(args)
+    if args.category == 'charging':
+        print(json.dumps(_charging(args), indent=2, sort_keys=True))
+        return
     conf = vdesk_conf.make_vdesk_conf(args.config_file)
     # A command-line tool should say at once that the database is down,
     # not retry for minutes like a service; a value set in the file wins.

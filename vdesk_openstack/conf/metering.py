@@ -100,10 +100,15 @@ diameter_opts = [
                help='Directory of the durable spool: every record is '
                     'written there before it is sent and stays until an '
                     'ACA with Result-Code 2001 acknowledges it. Several '
-                    'notification agent workers may share it. It also '
-                    'holds the Accounting-Record-Numbers of the open '
-                    'sessions (sessions.sqlite). URL parameter: "spool" '
-                    'or "spool_dir".'),
+                    'notification agent workers may share it. URL '
+                    'parameter: "spool" or "spool_dir".'),
+    cfg.StrOpt('session_identity',
+               help='Diameter identity that begins every Session-Id '
+                    '(RFC 6733 section 8.8). Defaults to origin_host. '
+                    'With several notification agents, each with its own '
+                    'origin_host, set it to one name on all of them, so '
+                    'that the records of a desktop session carry one '
+                    'Session-Id whichever agent sends them.'),
     cfg.IntOpt('interim_interval', default=300, min=0,
                help='Acct-Interim-Interval sent in START and INTERIM '
                     'records: the desktop service\'s [charging] '

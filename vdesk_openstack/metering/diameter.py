@@ -13,18 +13,17 @@ query parameter may instead come from ``[vdesk_diameter]`` in
 ceilometer.conf (:mod:`vdesk_openstack.conf.metering`).
 
 Like ``radius://`` it never drops a record: ``publish_events`` returns once
-the records are numbered and on disk, in the same spool format
+the records are on disk, in the same spool format
 (:mod:`.spool`); a background client (:mod:`.diameter_client`) sends them
 to the first working peer and removes each only on an ACA with Result-Code
 2001. A record the CDF refuses for good (5xxx) is parked in the spool's
-quarantine with the reason.
+quarantine with the reason (:mod:`.parked` lists and replays them).
 
 A URL or option that cannot work raises :class:`DiameterPublisherError`
 when the publisher is loaded, with a message saying what to fix.
 """
 
 import re
-import sqlite3
 import time
 
 import ceilometer
@@ -59,8 +58,10 @@ def parse_options(conf, parsed_url):
     options['origin_host'] = options['origin_host'] or conf.host
     if not options['origin_realm'] and '.' in options['origin_host']:
         options['origin_realm'] = options['origin_host'].split('.', 1)[1]
+    options['session_identity'] = (options['session_identity'] or
+                                   options['origin_host'])
     for name in ('origin_host', 'origin_realm', 'destination_realm',
-                 'destination_host'):
+                 'destination_host', 'session_identity'):
         value = options[name]
         if value is None and name != 'destination_host':
             raise DiameterPublisherError(
@@ -92,12 +93,11 @@ class DiameterPublisher(publisher.ConfigPublisherBase):
                 'failover-%d' % n, *radius._split_server(
                     text, 'failover peer', DEFAULT_PORT,
                     DiameterPublisherError)))
-        self.origin_host = options['origin_host']
+        self.session_identity = options['session_identity']
         self.interim_interval = options['interim_interval']
         try:
             self.spool = charging_spool.Spool(options['spool_dir'])
-            self.numbers = drec.SessionNumbers(options['spool_dir'])
-        except (OSError, sqlite3.Error, charging_spool.SpoolError) as exc:
+        except (OSError, charging_spool.SpoolError) as exc:
             raise DiameterPublisherError('%s: %s' % (where, exc))
         self.client = diameter_client.DiameterClient(
             peers, self.spool, options['origin_host'],
@@ -118,40 +118,26 @@ class DiameterPublisher(publisher.ConfigPublisherBase):
         self.spool.quarantine_record(
             charging_spool.Record(str(event.message_id),
                                   {'event': event.serialize()}, now),
-            'is not a valid charging event: %s' % exc)
+            'is not a valid charging event: %s' % exc, replayable=False)
 
     def publish_events(self, events):
-        """Number and spool the session events' records, then send them."""
+        """Spool the session events' records, then send them."""
         now = time.time()
-        valid = []
+        batch = []
         for event in events:
             if not drec.is_session_event(event.event_type):
                 continue
             try:
-                session, _traits = drec.session_key(event)
-            except drec.InvalidEvent as exc:
-                self._invalid(event, now, exc)
-                continue
-            valid.append((event, session))
-        if not valid:
-            return
-        numbers = self.numbers.assign([
-            (str(event.message_id), session,
-             event.event_type == 'vdesk.session.end')
-            for event, session in valid])
-        batch = []
-        for (event, _session), number in zip(valid, numbers):
-            try:
                 record_id, avps = drec.record_from_event(
-                    event, number, self.origin_host, self.interim_interval)
+                    event, self.session_identity, self.interim_interval)
             except drec.InvalidEvent as exc:
                 self._invalid(event, now, exc)
                 continue
             batch.append(charging_spool.Record(record_id, avps, now))
-        self.client.submit(self.spool.append(batch))
+        if batch:
+            self.client.submit(self.spool.append(batch))
 
     def close(self):
         """Disconnect (DPR); unacknowledged records stay in the spool."""
         self.client.stop()
         self.spool.close()
-        self.numbers.close()

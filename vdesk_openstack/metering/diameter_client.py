@@ -11,29 +11,43 @@ encoded straight from the spooled AVP dict (:mod:`.diameter_records`) and
 written to the socket in batches; answers are scanned for their
 Result-Code without building objects.
 
-Outcome of an ACR:
+Outcome of an ACR, by the classes of RFC 6733 section 7.1:
 
 - ACA with Result-Code 2001: acknowledged, the record leaves the spool;
-- ACA with a permanent failure (5xxx) or an E-bit answer the CDF will
-  give every time (3xxx other than busy/unable to deliver): *parked* in
-  the spool's quarantine with the code and Error-Message, and logged;
-- anything else (4xxx, 3002, 3004, no answer within ``timeout``, the
-  connection lost): the record is resent, with the T (potentially
-  retransmitted) flag and the same Session-Id and Accounting-Record-Number,
-  so the CDF can drop a duplicate (RFC 6733 section 9.4).
+- a permanent failure (5xxx): the CDF refuses the record itself and would
+  refuse it again. It is *parked* in the spool's quarantine with the code
+  and Error-Message, and logged (``vdesk-manage charging parked``);
+- a protocol error (3xxx, E-bit answers: a relay cannot deliver, the peer
+  is busy, the realm is not served...), a transient failure (4xxx), an
+  answer without Result-Code, no answer within ``timeout``, the
+  connection lost: not the record's fault. The peer is left alone for a
+  backoff, the record goes back to the queue and is resent -- to the next
+  peer meanwhile -- with the T (potentially retransmitted) flag and the
+  same Session-Id and Accounting-Record-Number, so the CDF can drop a
+  duplicate (RFC 6733 section 9.4).
 
 A peer that fails (connection refused or lost, CER refused, no answer to a
 request or to a Device-Watchdog-Request in ``timeout`` seconds) is left
 alone for a backoff that doubles up to ``backoff_max``; meanwhile the next
 peer in the list gets the records. Once the backoff expired the client
 reconnects in the background; a preferred peer that is back takes the new
-records again. An idle connection is probed with DWR every
-``watchdog_interval`` seconds (RFC 3539 Tw). ``stop()`` sends
-Disconnect-Peer-Request and waits briefly for the DPA.
+records again; a peer that errs again doubles its backoff. An idle
+connection is probed with DWR every ``watchdog_interval`` seconds (RFC
+3539 Tw). ``stop()`` sends Disconnect-Peer-Request and waits briefly for
+the DPA.
+
+A peer that sends a Disconnect-Peer-Request gets its DPA and no new
+request; the answers to the requests in flight are awaited for at most
+``DPR_GRACE`` seconds, then the connection is closed by the client --
+RFC 6733 section 5.4 leaves that to the DPR's sender, but a peer that
+does not do it must not hold the records in flight forever. Those not
+answered go back to the queue; the peer is left alone for a backoff
+(``backoff_max`` if it said DO_NOT_WANT_TO_TALK_TO_YOU).
 """
 
 import asyncio
 import itertools
+import logging
 import random
 import socket
 import struct
@@ -56,9 +70,10 @@ IDS = struct.Struct('!III')  # application id, hop-by-hop, end-to-end
 AVP_HEAD = struct.Struct('!II')
 AVP_RESULT_CODE = 268
 AVP_ERROR_MESSAGE = 281
-# Result-Codes worth retrying on the same record (RFC 6733 7.1).
-TRANSIENT_PROTOCOL_ERRORS = (3002, 3004)  # UNABLE_TO_DELIVER, TOO_BUSY
-DPA_WAIT = 1.0
+DPA_WAIT = 1.0  # seconds stop() waits for the answer to its DPR
+DPR_GRACE = 1.0  # seconds answers are awaited after the peer's DPR
+DISCONNECT_CAUSES = {0: 'REBOOTING', 1: 'BUSY',
+                     2: 'DO_NOT_WANT_TO_TALK_TO_YOU'}
 
 RESULT_NAMES = {v: n[len('E_RESULT_CODE_'):]
                 for n, v in vars(dc).items()
@@ -76,11 +91,14 @@ class Peer:
         self.name = name
         self.host = host
         self.port = port
-        self.state = 'closed'  # connecting, cer, open, closing
+        # connecting, cer, open; closing (we sent DPR), draining (the
+        # peer sent DPR: answers still awaited, then closed)
+        self.state = 'closed'
         self.transport = None
         self.in_flight = {}  # hop-by-hop id -> _Attempt
         self.dead_until = 0.0
         self.failures = 0
+        self.epoch = 0  # incremented each time the peer is marked down
         self.last_heard = 0.0
         self.dwr_sent = None  # monotonic time of the unanswered DWR
         self.cer_sent = 0.0
@@ -95,11 +113,12 @@ class Peer:
 
 
 class _Attempt:
-    __slots__ = ('record', 'sent')
+    __slots__ = ('record', 'sent', 'epoch')
 
-    def __init__(self, record, sent):
+    def __init__(self, record, sent, epoch):
         self.record = record
         self.sent = sent
+        self.epoch = epoch
 
 
 class _Protocol(asyncio.Protocol):
@@ -268,7 +287,12 @@ class DiameterClient(sender.SpoolingClient):
         peer.in_flight.clear()
         if self._stopped or was == 'closing':
             return
-        if not peer.dead_until:
+        if was == 'draining':
+            if lost:
+                LOG.info('Diameter peer %s: connection closed after its '
+                         'DPR; %d record(s) in flight will be resent',
+                         peer, lost)
+        elif not peer.dead_until:
             self._peer_down(peer, 'connection lost%s%s' % (
                 ': %s' % exc if exc else '',
                 ' with %d request(s) unanswered' % lost if lost else ''))
@@ -282,20 +306,22 @@ class DiameterClient(sender.SpoolingClient):
     def _protocol_error(self, peer, what):
         self._close(peer, 'protocol error: %s' % what)
 
-    def _peer_down(self, peer, reason):
+    def _peer_down(self, peer, reason, delay=None, level=logging.ERROR):
+        peer.epoch += 1
         peer.failures += 1
-        delay = min(self.backoff_max,
-                    self.backoff_initial * 2 ** (peer.failures - 1))
+        if delay is None:
+            delay = min(self.backoff_max,
+                        self.backoff_initial * 2 ** (peer.failures - 1))
         peer.dead_until = time.monotonic() + delay
         others = [p for p in self.peers if p is not peer]
-        LOG.error('Diameter peer %(peer)s: %(reason)s. %(pending)d '
-                  'record(s) wait in the spool %(spool)s; next try on this '
-                  'peer in %(delay).1f s%(other)s.',
-                  {'peer': peer, 'reason': reason,
-                   'pending': self.spool.pending_count(),
-                   'spool': self.spool.path, 'delay': delay,
-                   'other': ', meanwhile on the failover peer(s)'
-                   if others else ''})
+        LOG.log(level, 'Diameter peer %(peer)s: %(reason)s. %(pending)d '
+                'record(s) wait in the spool %(spool)s; next try on this '
+                'peer in %(delay).1f s%(other)s.',
+                {'peer': peer, 'reason': reason,
+                 'pending': self.spool.pending_count(),
+                 'spool': self.spool.path, 'delay': delay,
+                 'other': ', meanwhile on the failover peer(s)'
+                 if others else ''})
 
     def _peer_up(self, peer):
         if peer.failures:
@@ -354,10 +380,6 @@ class DiameterClient(sender.SpoolingClient):
             answer = commands.DeviceWatchdogAnswer()
         elif code == dc.CMD_DISCONNECT_PEER:
             answer = commands.DisconnectPeerAnswer()
-            peer.state = 'closing'  # no new requests; reconnect later
-            peer.dead_until = time.monotonic() + self.backoff_initial
-            LOG.warning('Diameter peer %s disconnects (DPR); the records '
-                        'in flight will be resent', peer)
         else:
             return  # nothing else is expected from a CDF
         answer.origin_host = self.origin_host.encode()
@@ -366,6 +388,33 @@ class DiameterClient(sender.SpoolingClient):
         if code == dc.CMD_DEVICE_WATCHDOG:
             answer.origin_state_id = self.origin_state_id
         self._send_message(peer, answer, answer_to=msg.header)
+        if code == dc.CMD_DISCONNECT_PEER:
+            self._on_dpr(peer, getattr(msg, 'disconnect_cause', None))
+
+    def _on_dpr(self, peer, cause):
+        """The peer leaves: no new request; close once answered."""
+        if peer.state in ('closing', 'draining'):
+            return
+        peer.state = 'draining'
+        name = DISCONNECT_CAUSES.get(cause, cause)
+        self._peer_down(
+            peer, 'disconnects (DPR, Disconnect-Cause %s) with %d request(s)'
+            ' in flight' % (name, len(peer.in_flight)),
+            delay=self.backoff_max if cause == 2 else None,
+            level=logging.WARNING)
+        if peer.in_flight:
+            self._loop.call_later(min(self.timeout, DPR_GRACE),
+                                  self._disconnect, peer, peer.transport)
+        else:
+            self._disconnect(peer, peer.transport)
+
+    def _disconnect(self, peer, transport):
+        """Close after a DPR; what is still in flight is requeued."""
+        if peer.transport is not transport or transport is None:
+            return  # closed already
+        transport.close()  # the DPA is flushed first
+        # A peer that does not read lets close() wait for ever
+        self._loop.call_later(self.timeout, transport.abort)
 
     def _on_aca(self, peer, data, flags):
         hop = int.from_bytes(data[12:16], 'big')
@@ -375,26 +424,32 @@ class DiameterClient(sender.SpoolingClient):
         record = attempt.record
         result, message = _scan_answer(data)
         if result == dc.E_RESULT_CODE_DIAMETER_SUCCESS:
-            self._peer_up(peer)
+            if peer.state != 'draining':
+                self._peer_up(peer)
             self._acknowledged(record)
+            if peer.state == 'draining' and not peer.in_flight:
+                self._disconnect(peer, peer.transport)
             return
         detail = 'Result-Code %s%s' % (
             describe(result) if result is not None else 'missing',
             ' "%s"' % message if message else '')
-        permanent = result is not None and (
-            5000 <= result < 6000 or
-            (3000 <= result < 4000 and
-             result not in TRANSIENT_PROTOCOL_ERRORS))
-        if permanent:
+        if result is not None and 5000 <= result < 6000:
             self._park(record, 'refused by Diameter peer %s: %s (session '
                        '%s, record number %s)' % (
                            peer, detail, record.attributes.get('Session-Id'),
                            record.attributes.get('Accounting-Record-Number')))
-            return
-        self.stats['transient_errors'] += 1
-        self._requeue(record)
-        if not peer.dead_until:
-            self._peer_down(peer, 'transient error %s' % detail)
+        else:
+            self.stats['transient_errors'] += 1
+            self._requeue(record)
+            # Only a request sent since the peer was last marked down says
+            # something new about it: a probe that fails doubles the
+            # backoff, the rest of a refused burst does not.
+            if attempt.epoch == peer.epoch:
+                self._peer_down(peer, '%s error %s' % (
+                    'protocol' if result and 3000 <= result < 4000
+                    else 'transient', detail))
+        if peer.state == 'draining' and not peer.in_flight:
+            self._disconnect(peer, peer.transport)
 
     def _after_read(self):
         self._pump()
@@ -468,7 +523,7 @@ class DiameterClient(sender.SpoolingClient):
             HEADER.pack((1 << 24) | (20 + len(avps)),
                         (flags << 24) | CMD_ACCOUNTING),
             IDS.pack(drec.ACCT_APPLICATION_ID, hop, e2e), avps))
-        peer.in_flight[hop] = _Attempt(record, time.monotonic())
+        peer.in_flight[hop] = _Attempt(record, time.monotonic(), peer.epoch)
         return raw
 
     # -- timers ---

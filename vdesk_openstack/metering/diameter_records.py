@@ -3,9 +3,28 @@
 Each desktop session is one Diameter accounting session: its
 ``vdesk.session.start``, ``.update`` and ``.end`` events become
 Accounting-Requests with Accounting-Record-Type START_RECORD (2),
-INTERIM_RECORD (3) and STOP_RECORD (4) and Accounting-Record-Number 0, 1,
-2, ... (:class:`SessionNumbers` hands them out durably), all with the same
-Session-Id.
+INTERIM_RECORD (3) and STOP_RECORD (4), all with the same Session-Id.
+
+Accounting-Record-Number derives from the event alone (:func:`record_number`),
+never from a counter of the publisher: two notification agents, sharing a
+spool directory or not, give the same record the same number, and two
+records of a session never share one (the pair Session-Id and
+Accounting-Record-Number is the CDF's key to drop a duplicate: a number
+used twice would lose a record). With ``t`` the record's
+Acct-Session-Time in whole seconds (the event's ``duration_s``):
+
+- START: 0;
+- INTERIM: ``2t + 1``. The desktop service sends one at least a second
+  (``[charging] interim_interval``) after the previous one, so two
+  INTERIMs of a session never share ``t``;
+- STOP: ``2t + 2``, above every INTERIM before it, and -- odd against
+  even -- never equal to an INTERIM, even one whose clock reading came a
+  second after the session's end.
+
+The numbers increase with time but are not consecutive (RFC 6733 section
+9.8.3 asks for uniqueness within the session); they depend on no setting,
+so a publisher whose settings differ from the desktop service's cannot
+repeat one. A session lasting 68 years would overflow them.
 
 A record is a plain dict of AVP names to JSON values, spooled as it is and
 encoded by :mod:`.diameter_client` when sent (:func:`encode_avps`). The
@@ -15,10 +34,7 @@ the enterprise number of the RADIUS dictionary) without the M bit, so a
 CDF that does not know them ignores them.
 """
 
-import os
-import sqlite3
 import struct
-import threading
 
 from vdesk_openstack.metering import records as radius_records
 
@@ -127,25 +143,47 @@ def _convert(name, avp, convert, value):
     return converted
 
 
-def session_id(origin_host, vdesk_session):
+def session_id(identity, vdesk_session):
     """The Diameter Session-Id of a desktop session (RFC 6733 8.8 form)."""
-    return '%s;vdesk;%s' % (origin_host, vdesk_session)
+    return '%s;vdesk;%s' % (identity, vdesk_session)
 
 
-def record_from_event(event, number, origin_host, interim_interval=None):
+def record_number(event_type, duration_s):
+    """The Accounting-Record-Number of a record; see the module doc."""
+    kind = RECORD_TYPES[event_type]
+    if kind == 2:
+        return 0
+    return 2 * int(duration_s) + (1 if kind == 3 else 2)
+
+
+def record_from_event(event, identity, interim_interval=None):
     """Return ``(record_id, avps)`` for a session event.
 
-    ``number`` is its Accounting-Record-Number (:class:`SessionNumbers`).
     Origin-Host, Origin-Realm and Destination-Realm are added when sent
     (the peer configuration may change while a record waits); Session-Id
-    embeds ``origin_host`` at spooling time, so it is stable.
+    embeds ``identity`` (the publisher's session identity) at spooling
+    time, so it is stable.
 
     :raises InvalidEvent: not a session event, or a trait does not fit.
     """
     vdesk_session, traits = session_key(event)
     imsi = _convert('subscriber', 'User-Name', str, traits['subscriber'])
+    if event.event_type == 'vdesk.session.start':
+        duration = 0
+    elif 'duration_s' not in traits:
+        raise InvalidEvent('%s event %s lacks trait duration_s (its '
+                           'Accounting-Record-Number derives from it)'
+                           % (event.event_type, event.message_id))
+    else:
+        duration = _convert('duration_s', 'Acct-Session-Time', int,
+                            traits['duration_s'])
+    number = record_number(event.event_type, duration)
+    if number >= 2 ** 32:
+        raise InvalidEvent('%s event %s: duration_s=%d is too long for an '
+                           'Accounting-Record-Number' % (
+                               event.event_type, event.message_id, duration))
     avps = {
-        'Session-Id': session_id(origin_host, vdesk_session),
+        'Session-Id': session_id(identity, vdesk_session),
         'Accounting-Record-Type': RECORD_TYPES[event.event_type],
         'Accounting-Record-Number': number,
         'Acct-Application-Id': ACCT_APPLICATION_ID,
@@ -203,96 +241,3 @@ def encode_avp(name, value):
 def encode_avps(avps):
     """The wire form of a dict of AVP names to values (grouped: dicts)."""
     return b''.join(encode_avp(name, value) for name, value in avps.items())
-
-
-# -- Accounting-Record-Number ---------------------------------------------
-
-class SessionNumbers:
-    """Accounting-Record-Numbers of the open sessions, kept durably.
-
-    A small SQLite database in the spool directory (``sessions.sqlite``,
-    synchronous FULL) maps each open desktop session to its next
-    Accounting-Record-Number and each numbered event to its number: a
-    notification delivered twice gets the same number, a restart goes on
-    where the previous process stopped, and the notification agent's
-    workers sharing the spool directory share the numbering (SQLite locks
-    the file). The STOP record closes the session: its rows go after
-    ``keep`` more sessions were closed, so a late duplicate of the
-    session's events still finds its number.
-    """
-
-    def __init__(self, directory, keep=10000):
-        self.path = os.path.join(directory, 'sessions.sqlite')
-        self.keep = keep
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=60,
-                                   isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute('PRAGMA journal_mode=WAL')
-        self._db.execute('PRAGMA synchronous=FULL')
-        self._db.execute('CREATE TABLE IF NOT EXISTS sessions ('
-                         'session TEXT PRIMARY KEY, next INTEGER NOT NULL, '
-                         'closed INTEGER)')
-        self._db.execute('CREATE TABLE IF NOT EXISTS events ('
-                         'message_id TEXT PRIMARY KEY, session TEXT NOT NULL, '
-                         'number INTEGER NOT NULL)')
-        self._db.execute('CREATE INDEX IF NOT EXISTS events_session ON '
-                         'events (session)')
-        self._db.execute('CREATE INDEX IF NOT EXISTS sessions_closed ON '
-                         'sessions (closed)')
-
-    def assign(self, items):
-        """Numbers for ``items``, a list of (message id, session, is_stop).
-
-        One transaction (one fsync) for the whole list, in order.
-        """
-        with self._lock:
-            db = self._db
-            db.execute('BEGIN IMMEDIATE')
-            try:
-                numbers = []
-                closed = 0
-                for message_id, session, is_stop in items:
-                    row = db.execute('SELECT number FROM events WHERE '
-                                     'message_id = ?', (message_id,)
-                                     ).fetchone()
-                    if row is not None:
-                        numbers.append(row[0])
-                        continue
-                    row = db.execute('SELECT next FROM sessions WHERE '
-                                     'session = ?', (session,)).fetchone()
-                    number = row[0] if row else 0
-                    if row:
-                        db.execute('UPDATE sessions SET next = ? WHERE '
-                                   'session = ?', (number + 1, session))
-                    else:
-                        db.execute('INSERT INTO sessions (session, next) '
-                                   'VALUES (?, ?)', (session, number + 1))
-                    if is_stop:
-                        closed += 1
-                        db.execute('UPDATE sessions SET closed = (SELECT '
-                                   'coalesce(max(closed), 0) + 1 FROM '
-                                   'sessions) WHERE session = ?', (session,))
-                    db.execute('INSERT INTO events VALUES (?, ?, ?)',
-                               (message_id, session, number))
-                    numbers.append(number)
-                if closed:
-                    self._forget_old(db)
-                db.execute('COMMIT')
-            except BaseException:
-                db.execute('ROLLBACK')
-                raise
-            return numbers
-
-    def _forget_old(self, db):
-        row = db.execute('SELECT max(closed) FROM sessions').fetchone()
-        limit = (row[0] or 0) - self.keep
-        if limit <= 0:
-            return
-        db.execute('DELETE FROM events WHERE session IN (SELECT session '
-                   'FROM sessions WHERE closed <= ?)', (limit,))
-        db.execute('DELETE FROM sessions WHERE closed <= ?', (limit,))
-
-    def close(self):
-        with self._lock:
-            self._db.close()

@@ -201,7 +201,8 @@ class RadiusPublisher(publisher.ConfigPublisherBase):
                 self.spool.quarantine_record(
                     radius_spool.Record(str(event.message_id),
                                         {'event': event.serialize()}, now),
-                    'is not a valid charging event: %s' % exc)
+                    'is not a valid charging event: %s' % exc,
+                    replayable=False)
                 continue
             batch.append(radius_spool.Record(record_id, attributes, now))
         self.client.submit(self.spool.append(batch))

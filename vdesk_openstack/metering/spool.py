@@ -9,6 +9,8 @@ Layout of the spool directory::
     lane-<n>/<segment>.seg      records of one publish call, never modified
     lane-<n>/<segment>.ack      ids of the acknowledged records, appended
     quarantine/                 what could not be read, with the reason
+    quarantine/records.jsonl    parked records (see :mod:`.parked`)
+    quarantine/records.lock     flock()ed while records.jsonl changes
 
 A *segment* holds the records of one ``publish_events`` call: one write, one
 ``fsync`` and one atomic rename per call instead of per record (an fsync
@@ -30,6 +32,7 @@ not parsing) goes to ``quarantine/`` with an error in the log: it is never
 silently dropped, and never blocks the records around it.
 """
 
+import contextlib
 import fcntl
 import json
 import os
@@ -45,6 +48,8 @@ LOG = log.getLogger(__name__)
 SEGMENT_SUFFIX = '.seg'
 ACK_SUFFIX = '.ack'
 LANE_PREFIX = 'lane-'
+PARKED_FILE = 'records.jsonl'
+PARKED_LOCK = 'records.lock'
 
 
 class SpoolError(Exception):
@@ -138,6 +143,23 @@ def _read_acks(path):
     # it is not an acknowledgement (the record is sent again).
     return {ln.decode('utf-8', 'replace')
             for ln in data.split(b'\n')[:-1] if ln}
+
+
+@contextlib.contextmanager
+def parked_lock(path):
+    """Hold the lock of the parked records of spool directory ``path``.
+
+    Publishers append to ``records.jsonl`` and ``vdesk-manage charging
+    parked replay`` rewrites it; the lock keeps an append from being lost
+    in a rewrite.
+    """
+    fd = os.open(os.path.join(path, 'quarantine', PARKED_LOCK),
+                 os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 class Spool:
@@ -361,17 +383,21 @@ class Spool:
                 pass
         self._segments.pop(segment.path, None)
 
-    def quarantine_record(self, record, reason):
+    def quarantine_record(self, record, reason, replayable=True):
         """Move a record that can never be sent out of the way, with an error.
 
         It is appended to ``quarantine/records.jsonl`` (durably) before it
-        leaves its segment.
+        leaves its segment. ``replayable``: whether an operator may send
+        it again as it is (a record the server refused, not an event that
+        made no record).
         """
         line = json.dumps({'id': record.id, 'at': record.spooled_at,
-                           'attrs': record.attributes, 'reason': reason},
+                           'attrs': record.attributes, 'reason': reason,
+                           'parked_at': time.time(),
+                           'replayable': replayable},
                           sort_keys=True, default=str)
-        with self._lock:
-            fd = os.open(os.path.join(self.quarantine_dir, 'records.jsonl'),
+        with self._lock, parked_lock(self.path):
+            fd = os.open(os.path.join(self.quarantine_dir, PARKED_FILE),
                          os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             try:
                 _write_all(fd, line.encode() + b'\n')

@@ -45,13 +45,9 @@ def _acrs(published, origin_host, realm):
     """The ACRs our publisher sends, as python-diameter messages."""
     from diameter.message import Message
 
-    numbers = collections.defaultdict(int)
     messages = []
     for event in published:
-        session, _traits = drec.session_key(event)
-        _id, avps = drec.record_from_event(event, numbers[session],
-                                           origin_host, 300)
-        numbers[session] += 1
+        _id, avps = drec.record_from_event(event, origin_host, 300)
         body = drec.encode_avps({
             'Session-Id': avps.pop('Session-Id'),
             'Origin-Host': origin_host, 'Origin-Realm': realm,

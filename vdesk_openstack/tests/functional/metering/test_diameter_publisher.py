@@ -28,7 +28,8 @@ WAIT = 60
 ORIGIN = 'ceilometer.vdesk.test'
 
 
-class DiameterPublisherTest(services.ServiceTestCase):
+class DiameterTestBase(services.ServiceTestCase):
+    """Loads publishers against CDFs; checks what the CDFs stored."""
 
     services = ('freediameterd', 'postgresql')
 
@@ -69,12 +70,25 @@ class DiameterPublisherTest(services.ServiceTestCase):
             for c in cdfs for r in c.records())
         self.assertEqual([], [k for k, n in keys.items() if n > 1],
                          'records stored twice')
+        self.assertEqual(self.expected_keys(published), set(keys),
+                         'records lost or unexpected')
+
+    def expected_keys(self, published, identity=ORIGIN):
+        """(Session-Id, Accounting-Record-Number) of published events.
+
+        The events of :func:`events.charged_sessions` last 0, 300 and 600
+        s: START 0, INTERIM 2 * 300 + 1, STOP 2 * 600 + 2.
+        """
         expected = set()
         for i, event in enumerate(published):
             session = dict((t.name, t.value) for t in event.traits)[
                 'session_id']
-            expected.add(('%s;vdesk;%s' % (ORIGIN, session), i % 3))
-        self.assertEqual(expected, set(keys), 'records lost or unexpected')
+            expected.add(('%s;vdesk;%s' % (identity, session),
+                          (0, 601, 1202)[i % 3]))
+        return expected
+
+
+class DiameterPublisherTest(DiameterTestBase):
 
     def test_start_interim_stop(self):
         cdf = self.useFixture(cdf_mod.ChargingDataFunction())
@@ -92,7 +106,7 @@ class DiameterPublisherTest(services.ServiceTestCase):
                           for n in (0, 1)}, set(by_session))
         for session, records in by_session.items():
             records.sort(key=lambda r: r['Accounting-Record-Number'])
-            self.assertEqual([(2, 0), (3, 1), (4, 2)],
+            self.assertEqual([(2, 0), (3, 601), (4, 1202)],
                              [(r['Accounting-Record-Type'],
                                r['Accounting-Record-Number'])
                               for r in records], session)
@@ -258,7 +272,7 @@ class DiameterPublisherTest(services.ServiceTestCase):
         self.assertEqual({e.message_id for e in published},
                          {p['id'] for p in parked})
         self.assertTrue(all('5001' in p['reason'] for p in parked))
-        self.assertEqual([0, 0, 1, 1, 2, 2],
+        self.assertEqual([0, 0, 601, 601, 1202, 1202],
                          sorted(p['attrs']['Accounting-Record-Number']
                                 for p in parked)[::5])
         self.assertEqual([], [n for n in os.listdir(pub.spool.lane)
@@ -278,3 +292,56 @@ class DiameterPublisherTest(services.ServiceTestCase):
                       self.logger.output)
         self.assertEqual(3, pub.spool.pending_count())
         self.assertEqual(0, cdf.count())
+
+    def split(self, pubs, published):
+        """Event i of session j goes to publisher (i + j) % 2, backwards."""
+        parts = [[], []]
+        for i, event in enumerate(published):
+            parts[(i + i // 3) % 2].append(event)
+        for pub, part in zip(pubs, parts):
+            pub.publish_events(part[::-1])
+        for pub in pubs:
+            self.wait_delivered(pub)
+
+    def test_two_agents_each_with_its_spool(self):
+        # Two notification agents, one spool each, get the events of the
+        # same sessions in turn (START from one, INTERIM from the other,
+        # late). Here both use one identity, each talking to its own CDF
+        # of a pool that shares its records: a number given by either
+        # agent is the one the other would give, so no record of a
+        # session takes another's number (which the CDF would drop as a
+        # duplicate).
+        cdfs = [self.useFixture(cdf_mod.ChargingDataFunction(
+            identity='cdf%d.vdesk.test' % n)) for n in (1, 2)]
+        pubs = [self.load(self.url(
+            cdf, spool=self.useFixture(fixtures.TempDir()).path))
+            for cdf in cdfs]
+        published = events.charged_sessions(90, 'agents')
+        self.split(pubs, published)
+        self.assertGreater(cdfs[0].count(), 0)
+        self.assertGreater(cdfs[1].count(), 0)
+        self.assertExactlyOnce(cdfs, published)
+
+    def test_two_agents_share_a_spool_and_a_session_identity(self):
+        # Two agents with identities of their own and a spool directory
+        # in common; session_identity keeps one Session-Id per desktop
+        # session. A notification redelivered to the other agent gets the
+        # same Session-Id and number: the CDF's duplicate.
+        cdf = self.useFixture(cdf_mod.ChargingDataFunction())
+        pubs = [self.load(self.url(
+            cdf, origin_host='agent%d.vdesk.test' % n,
+            session_identity='vdesk.vdesk.test')) for n in (1, 2)]
+        published = events.charged_sessions(90, 'shared')
+        self.split(pubs, published)
+        pubs[1].publish_events([published[2]])  # went to pubs[0] before
+        self.wait_delivered(pubs[1])
+        rows = cdf.records()
+        keys = collections.Counter((r['Session-Id'],
+                                    r['Accounting-Record-Number'])
+                                   for r in rows)
+        expected = self.expected_keys(published, 'vdesk.vdesk.test')
+        self.assertEqual(expected, set(keys))
+        self.assertEqual({('vdesk.vdesk.test;vdesk;shared-session-0', 1202)},
+                         {k for k, n in keys.items() if n > 1})
+        self.assertEqual({'agent1.vdesk.test', 'agent2.vdesk.test'},
+                         {r['Origin-Host'] for r in rows})

@@ -18,7 +18,7 @@ class RecordTest(testtools.TestCase):
 
     def test_record_types_and_avps(self):
         start, update, end = events.charged_sessions(3, 'u')
-        _id, avps = drec.record_from_event(start, 0, 'pub.example.net', 300)
+        _id, avps = drec.record_from_event(start, 'pub.example.net', 300)
         self.assertEqual('pub.example.net;vdesk;u-session-0',
                          avps['Session-Id'])
         self.assertEqual((2, 0, 3, 300), (
@@ -30,27 +30,28 @@ class RecordTest(testtools.TestCase):
             'Subscription-Id-Type': 1,
             'Subscription-Id-Data': '001010000000000'}},
             avps['Service-Information'])
-        _id, avps = drec.record_from_event(update, 1, 'pub.example.net', 300)
-        self.assertEqual((3, 1, 300), (avps['Accounting-Record-Type'],
-                                       avps['Accounting-Record-Number'],
-                                       avps['Acct-Session-Time']))
-        _id, avps = drec.record_from_event(end, 2, 'pub.example.net', 300)
-        self.assertEqual((4, 1), (avps['Accounting-Record-Type'],
-                                  avps['Termination-Cause']))
+        _id, avps = drec.record_from_event(update, 'pub.example.net', 300)
+        self.assertEqual((3, 601, 300), (avps['Accounting-Record-Type'],
+                                         avps['Accounting-Record-Number'],
+                                         avps['Acct-Session-Time']))
+        _id, avps = drec.record_from_event(end, 'pub.example.net', 300)
+        self.assertEqual((4, 1, 1202), (avps['Accounting-Record-Type'],
+                                        avps['Termination-Cause'],
+                                        avps['Accounting-Record-Number']))
         self.assertNotIn('Acct-Interim-Interval', avps)
 
     def test_invalid_event(self):
         event = events.session_event('update', 'm', 's', '00101',
                                      duration_s=-1)
         self.assertRaises(drec.InvalidEvent, drec.record_from_event, event,
-                          1, 'h', 0)
+                          'h', 0)
         event = events.charged_sessions(1, 'x')[0]
         event.traits = [t for t in event.traits if t.name != 'subscriber']
         self.assertRaises(drec.InvalidEvent, drec.session_key, event)
 
     def test_encoding_parses_back(self):
         event = events.charged_sessions(1, 'enc')[0]
-        _id, avps = drec.record_from_event(event, 0, 'h.example.net', 60)
+        _id, avps = drec.record_from_event(event, 'h.example.net', 60)
         body = drec.encode_avps(avps)
         raw = struct.pack('!IIIII', (1 << 24) | (20 + len(body)),
                           (0xc0 << 24) | 271, 3, 1, 2) + body
@@ -71,23 +72,52 @@ class RecordTest(testtools.TestCase):
         self.assertEqual((5001, 'bad'), diameter_client._scan_answer(raw))
 
 
-class SessionNumbersTest(testtools.TestCase):
+class RecordNumberTest(testtools.TestCase):
+    """Accounting-Record-Number derives from the event alone."""
 
-    def test_numbers_per_session_durable_and_idempotent(self):
-        path = self.useFixture(fixtures.TempDir()).path
-        numbers = drec.SessionNumbers(path, keep=1)
-        self.assertEqual([0, 0, 1], numbers.assign(
-            [('a0', 'A', False), ('b0', 'B', False), ('a1', 'A', False)]))
-        self.assertEqual([1], numbers.assign([('a1', 'A', False)]))
-        numbers.close()
-        numbers = drec.SessionNumbers(path, keep=1)
-        self.assertEqual([2, 1], numbers.assign(
-            [('a2', 'A', True), ('b1', 'B', False)]))
-        self.assertEqual([2], numbers.assign([('a2', 'A', True)]))
-        # a second closed session: the first one's rows go (keep=1)
-        self.assertEqual([2], numbers.assign([('b2', 'B', True)]))
-        self.assertEqual([0], numbers.assign([('a9', 'A', False)]))
-        numbers.close()
+    def number(self, kind, duration):
+        return drec.record_number('vdesk.session.' + kind, duration)
+
+    def test_session(self):
+        self.assertEqual([0, 601, 1203, 1805, 2002], [
+            self.number('start', 0), self.number('update', 300),
+            self.number('update', 601.9), self.number('update', 902.5),
+            self.number('end', 1000)])
+
+    def test_never_repeats(self):
+        # INTERIMs at least a second apart (the shortest interval), late
+        # or not; a STOP whenever it comes, even a second before an
+        # INTERIM that a race let through.
+        for interval in (1, 2, 300):
+            for delay in (0, 0.3, 1, 7, 450):
+                seen, duration = {0}, 0.0
+                for _ in range(50):
+                    duration += interval + delay
+                    number = self.number('update', duration)
+                    self.assertNotIn(number, seen)
+                    self.assertGreater(number, max(seen))
+                    seen.add(number)
+                    for stop in (duration, duration - 1, duration + 0.9):
+                        self.assertNotIn(self.number('end', stop), seen)
+                self.assertGreater(self.number('end', duration), max(seen))
+
+    def test_same_event_same_number_anywhere(self):
+        # Two publishers (two notification agents) number a record alike.
+        for event in events.charged_sessions(9, 'two'):
+            self.assertEqual(
+                drec.record_from_event(event, 'vdesk.example.net', 300),
+                drec.record_from_event(event, 'vdesk.example.net', 300))
+
+    def test_duration_required_after_start(self):
+        event = events.session_event('update', 'm', 's', '00101')
+        exc = self.assertRaises(drec.InvalidEvent, drec.record_from_event,
+                                event, 'h', 300)
+        self.assertIn('duration_s', str(exc))
+        event = events.session_event('end', 'm', 's', '00101',
+                                     duration_s=2 ** 31)
+        exc = self.assertRaises(drec.InvalidEvent, drec.record_from_event,
+                                event, 'h', 300)
+        self.assertIn('too long', str(exc))
 
 
 class OptionsTest(testtools.TestCase):
@@ -107,6 +137,10 @@ class OptionsTest(testtools.TestCase):
         self.assertEqual(['a:1', 'b'], options['failover'])
         self.assertEqual('example.net', options['origin_realm'])
         self.assertEqual(300, options['interim_interval'])
+        self.assertEqual('pub.example.net', options['session_identity'])
+        options = self.parse('origin_host=pub.example.net&destination_realm='
+                             'example.net&session_identity=vdesk.example.net')
+        self.assertEqual('vdesk.example.net', options['session_identity'])
 
     def test_bad_input_is_explained(self):
         exc = self.assertRaises(diameter.DiameterPublisherError, self.parse,
