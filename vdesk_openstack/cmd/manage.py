@@ -12,6 +12,8 @@
         [--keystone-url URL --database-connection URL ...]
     vdesk-manage config kerbside-certificates --kerbside-dir DIR \\
         --kerbside-public-host HOST [--host NAME ...]
+    vdesk-manage config spice-certificates --kerbside-dir DIR \\
+        [--spice-tls-dir DIR] --host ADDRESS [--host NAME ...]
 
 ``db sync`` creates or upgrades both schemas: the HSS's (``[hss]``) and
 the desktop service's (``[database]``); ``--schema hss`` is for nodes that
@@ -50,7 +52,8 @@ YAML_TARGETS = ('event-pipeline', 'event-definitions')
 # where other users of the host could read them.
 SECRET_ENV = {'service_password': 'VDESK_SERVICE_PASSWORD',
               'radius_secret': 'VDESK_RADIUS_SECRET',
-              'kerbside_password': 'VDESK_KERBSIDE_PASSWORD'}
+              'kerbside_password': 'VDESK_KERBSIDE_PASSWORD',
+              'kerbside_auth_secret': 'VDESK_KERBSIDE_AUTH_SECRET'}
 
 
 class CliError(Exception):
@@ -160,6 +163,14 @@ def build_parser():
     certs.add_argument('--host', action='append', default=[],
                        help='another name or address of the proxy')
     _deployment_arguments(certs)
+    spice = config_cmds.add_parser(
+        'spice-certificates', help='make a hypervisor\'s SPICE TLS '
+        'certificate (for every --host: the addresses Nova gives for it), '
+        'signed by the CA in --kerbside-dir, into --spice-tls-dir')
+    spice.add_argument('--host', action='append', default=[],
+                       help='a name or address of the hypervisor')
+    spice.add_argument('--owner', help='USER owning the key (QEMU\'s)')
+    _deployment_arguments(spice)
     return parser
 
 
@@ -233,6 +244,8 @@ def _config_render(args):
             print(deploy.kerbside_certificates(
                 deployment.kerbside_dir,
                 [deployment.kerbside_public_host] + args.host))
+        elif args.action == 'spice-certificates':
+            print(_spice_certificates(deployment, args))
         elif args.target == 'event-pipeline':
             print(deploy.dump_yaml(deploy.event_pipeline(
                 deployment, deploy.read_yaml(args.current))), end='')
@@ -258,6 +271,22 @@ def _config_render(args):
                 print(line)
     except (ValueError, OSError) as e:
         raise CliError(str(e)) from None
+
+
+def _spice_certificates(deployment, args):
+    if not args.host:
+        raise ValueError('give --host (the hypervisor\'s SPICE address)')
+    owner = None
+    if args.owner:
+        import pwd
+        try:
+            user = pwd.getpwnam(args.owner)
+        except KeyError:
+            raise ValueError('no user %s' % args.owner) from None
+        owner = (user.pw_uid, user.pw_gid)
+    return deploy.spice_certificates(deployment.kerbside_dir,
+                                     deployment.spice_tls_dir, args.host,
+                                     owner=owner)
 
 
 def _db(conf, driver, args):

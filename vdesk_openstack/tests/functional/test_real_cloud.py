@@ -33,6 +33,7 @@ import testtools
 from vdesk_openstack.client.osc import commands
 from vdesk_openstack.client.osc import http
 from vdesk_openstack.client import v3aka
+from vdesk_openstack import deploy
 from vdesk_openstack.sandbox import cloud as cloud_mod
 from vdesk_openstack.sandbox import kerbside
 from vdesk_openstack.sandbox import keystone
@@ -48,6 +49,8 @@ CAPABILITIES = {'client': 'native',
 # Kerbside's proxy log line for a connection with a password it did not
 # issue.
 DENIED = 'connection denied by control service'
+# Seconds console credentials live in this test's cloud.
+TOKEN_TTL = 900
 NEEDED = ('mariadb', 'rabbitmq', 'libvirtd', 'virtlogd', 'virsh',
           'qemu-system-x86_64', 'qemu-img', 'busybox', 'freeradius')
 
@@ -78,8 +81,11 @@ class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
         self.workdir = tempfile.mkdtemp(prefix='vdesk-real-cloud-test-')
         self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
         # The second subscriber's desktop takes the first one's SPICE port
-        # after its logout (see _assert_old_console_is_dead).
-        self.cloud = cloud_mod.Cloud(subscribers=2)
+        # after its logout (see _assert_old_console_is_dead); console
+        # credentials outlive the test, so that only their revocation can
+        # stop an old one.
+        self.cloud = cloud_mod.Cloud(subscribers=2,
+                                     console_token_ttl=TOKEN_TTL)
         self.addCleanup(self._stop_and_check_nothing_is_left)
         try:
             self.cloud.start()
@@ -307,7 +313,8 @@ class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
         self._assert_vv_refused(text, 'after-logout')
         # Refused while Kerbside's token was still within its lifetime:
         # revoked, not expired.
-        lifetime = 60 * self.cloud.kerbside.deployment.kerbside_token_minutes
+        lifetime = 60 * deploy.kerbside_token_minutes(
+            self.cloud.kerbside.deployment)
         self.assertLess(time.monotonic() - issued, lifetime - 5,
                         'the .vv was tried after its lifetime: this test '
                         'proves nothing')
