@@ -171,6 +171,9 @@ class Deployment(object):
     console_token_ttl: int = CONSOLE_TOKEN_TTL
     # Where each hypervisor's QEMU finds its SPICE TLS certificate.
     spice_tls_dir: str = SPICE_TLS_DIR
+    # The CA of the hypervisors' SPICE certificates, for Kerbside's
+    # sources; None: Kerbside's own CA (kerbside_dir), which signs them.
+    spice_ca_file: str = None
 
     @property
     def auth_url(self):
@@ -561,18 +564,27 @@ def render_env(variables):
 def kerbside_sources(deployment):
     """Kerbside's ``sources.yaml``: this cloud's Nova, as Kerbside's user.
 
-    Every value is a string: Kerbside reads them as such.
+    Every value is a string: Kerbside reads them as such. ``ca_cert`` is
+    the PEM of ``spice_ca_file`` (else of Kerbside's CA), when it exists:
+    the CA of the computes' SPICE TLS certificates.
     """
     d = deployment
     if not d.kerbside_password:
         raise ValueError('Kerbside needs its Keystone user\'s password '
                          '(kerbside_password)')
-    return [{'source': KERBSIDE_SOURCE, 'type': 'openstack',
-             'url': d.auth_url, 'username': KERBSIDE_USER,
-             'password': d.kerbside_password,
-             'project_name': d.service_project,
-             'user_domain_id': 'default', 'project_domain_id': 'default',
-             'interface': 'public'}]
+    source = {'source': KERBSIDE_SOURCE, 'type': 'openstack',
+              'url': d.auth_url, 'username': KERBSIDE_USER,
+              'password': d.kerbside_password,
+              'project_name': d.service_project,
+              'user_domain_id': 'default', 'project_domain_id': 'default',
+              'interface': 'public'}
+    # The CA Kerbside's proxy checks this cloud's SPICE servers against
+    # when it reaches them over TLS (without it, only public CAs).
+    ca_file = d.spice_ca_file or kerbside_path(d, 'ca')
+    if os.path.exists(ca_file):
+        with open(ca_file) as f:
+            source['ca_cert'] = f.read()
+    return [source]
 
 
 def nova_policy(current=None):

@@ -48,6 +48,8 @@ from vdesk_openstack.hss import validation
 EXIT_USAGE = 2
 SCHEMAS = ('all', 'hss', 'desktops')
 YAML_TARGETS = ('event-pipeline', 'event-definitions')
+# qemu.conf lines ("option = value") of a hypervisor serving SPICE over TLS.
+QEMU_TARGET = 'qemu-spice-tls'
 # Secrets may come from the environment rather than the command line,
 # where other users of the host could read them.
 SECRET_ENV = {'service_password': 'VDESK_SERVICE_PASSWORD',
@@ -150,7 +152,7 @@ def build_parser():
         '(Kerbside\'s settings)')
     render.add_argument('--target', required=True,
                         choices=(deploy.TARGETS + YAML_TARGETS +
-                                 deploy.KERBSIDE_TARGETS))
+                                 deploy.KERBSIDE_TARGETS + (QEMU_TARGET,)))
     render.add_argument('--current', metavar='FILE',
                         help='the target file as it is now: its lists '
                              '(auth methods, filters, pipeline sinks...) '
@@ -246,6 +248,9 @@ def _config_render(args):
                 [deployment.kerbside_public_host] + args.host))
         elif args.action == 'spice-certificates':
             print(_spice_certificates(deployment, args))
+        elif args.target == QEMU_TARGET:
+            for option, value in deploy.qemu_spice_tls(deployment):
+                print('%s = %s' % (option, value))
         elif args.target == 'event-pipeline':
             print(deploy.dump_yaml(deploy.event_pipeline(
                 deployment, deploy.read_yaml(args.current))), end='')
