@@ -210,12 +210,13 @@ class DesktopManager(object):
             desktop = self.store.get_desktop(subscriber)
             if desktop is None:
                 raise exceptions.DesktopNotFound()
+            if desktop['instance_id']:
+                # Deleting frees the SPICE port: no console may outlive
+                # it. Kerbside unreachable: 503, nothing changed.
+                self.compute.revoke_consoles(desktop['instance_id'])
             session = self.store.get_open_session(subscriber)
             if session is not None:
                 self._end(session, desktop, states.CAUSE_ADMIN_RESET)
-            if desktop['instance_id']:
-                # Deleting frees the SPICE port: no console may outlive it.
-                self.compute.revoke_consoles(desktop['instance_id'])
             self.store.update_desktop(desktop['id'], status=states.DELETING)
             if desktop['instance_id']:
                 self.compute.delete(desktop['instance_id'])

@@ -230,9 +230,12 @@ class ReleaseTest(testtools.TestCase):
         self.store.get_desktop.return_value = {
             'id': 'd1', 'subscriber': '001010000000001',
             'instance_id': 'i1', 'status': states.RELEASED}
-        self.store.get_open_session.return_value = None
+        self.store.get_open_session.return_value = {
+            'id': 's1', 'subscriber': '001010000000001',
+            'charging': states.CHARGING_NONE}
         self.compute.revoke_consoles.side_effect = exceptions.Unavailable()
         self.assertRaises(exceptions.Unavailable, self.manager.delete,
                           '001010000000001')
         self.compute.delete.assert_not_called()
         self.store.delete_desktop.assert_not_called()
+        self.store.end_session.assert_not_called()  # nothing changed
