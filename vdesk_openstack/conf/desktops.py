@@ -121,7 +121,12 @@ desktops_opts = [
                             'use kerbside_url for it. Nova sets no SPICE '
                             'password on a desktop: without a '
                             'token-validating proxy, whoever reaches a '
-                            'compute host\'s SPICE port sees the desktop.'),
+                            'compute host\'s SPICE port sees the desktop. '
+                            'vdesk-api and vdesk-engine refuse to start '
+                            'with it: Nova keeps its console tokens through '
+                            'a shelve, and a token handed out before a '
+                            'logout would open the next desktop started on '
+                            'that host.'),
     cfg.PortOpt('spice_proxy_port',
                 help='Plain SPICE port of the proxy in spice_proxy_host.'),
     cfg.PortOpt('spice_proxy_tls_port',
