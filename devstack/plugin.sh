@@ -98,6 +98,8 @@ function _vdesk_config {
         --kerbside-proxy-tls-port "$VDESK_KERBSIDE_PROXY_TLS_PORT" \
         --kerbside-metrics-port "$VDESK_KERBSIDE_METRICS_PORT" \
         --kerbside-node-name "$HOSTNAME" \
+        --console-token-ttl "$VDESK_CONSOLE_TOKEN_TTL" \
+        --spice-tls-dir "$VDESK_SPICE_TLS_DIR" \
         "$@"
     rc=$?
     $xtrace
@@ -325,7 +327,8 @@ function configure_vdesk_kerbside {
 
     sudo install -d -o $STACK_USER -m 0750 $dir
     recreate_database $VDESK_KERBSIDE_DB_NAME
-    if [[ ! -f $dir/ca-cert.pem ]]; then
+    # The CA's key signs the computes' SPICE certificates too.
+    if [[ ! -f $dir/ca-cert.pem || ! -f $dir/ca-key.pem ]]; then
         _vdesk_config kerbside-certificates --host "$HOSTNAME" > /dev/null \
             || die $LINENO "vdesk-manage config kerbside-certificates failed"
     fi
@@ -341,6 +344,55 @@ function configure_vdesk_kerbside {
     policy=$(dirname $NOVA_CONF)/policy.yaml
     _vdesk_render_to $policy nova-policy --current $policy
     iniset $NOVA_CONF oslo_policy policy_file $policy
+
+    _vdesk_kerbside_auth_secret
+    configure_vdesk_spice_tls
+}
+
+# _vdesk_kerbside_auth_secret() - vdesk.conf gets Kerbside's
+# AUTH_SECRET_SEED: the desktop service revokes a desktop's consoles at
+# Kerbside with it at every release
+function _vdesk_kerbside_auth_secret {
+    local xtrace seed
+    xtrace=$(set +o | grep xtrace)
+    set +o xtrace
+    seed=$(sed -n 's/^KERBSIDE_AUTH_SECRET_SEED=//p' \
+        $VDESK_KERBSIDE_DIR/kerbside.env)
+    [[ -n "$seed" ]] || die $LINENO "no AUTH_SECRET_SEED in kerbside.env"
+    iniset $VDESK_CONF desktops kerbside_auth_secret "$seed"
+    $xtrace
+}
+
+# configure_vdesk_spice_tls() - The compute serves SPICE over TLS only:
+# QEMU's certificate signed by Kerbside's CA (its proxy checks it),
+# qemu.conf's spice_tls (a block of ours), Nova's [spice] require_secure
+# (no plain-text channel) and short-lived console tokens
+function configure_vdesk_spice_tls {
+    local owner="" host hosts="" lines
+    local begin="# vdesk-openstack: SPICE over TLS (begin)"
+    local end="# vdesk-openstack: SPICE over TLS (end)"
+    if getent passwd libvirt-qemu > /dev/null; then
+        owner="--owner libvirt-qemu"
+    fi
+    for host in ${NOVA_SERVICE_LOCAL_HOST:-} ${HOST_IP:-} 127.0.0.1 \
+            $HOSTNAME; do
+        hosts+=" --host $host"
+    done
+    # shellcheck disable=SC2086
+    sudo $VDESK_MANAGE config spice-certificates \
+        --kerbside-dir $VDESK_KERBSIDE_DIR \
+        --spice-tls-dir $VDESK_SPICE_TLS_DIR $hosts $owner > /dev/null \
+        || die $LINENO "vdesk-manage config spice-certificates failed"
+    lines=$(_vdesk_render qemu-spice-tls) || \
+        die $LINENO "vdesk-manage config render --target qemu-spice-tls failed"
+    if [[ -f $VDESK_QEMU_CONF ]]; then
+        sudo sed -i "/^$begin\$/,/^$end\$/d" $VDESK_QEMU_CONF
+    fi
+    printf '%s\n' "$begin" "$lines" "$end" | \
+        sudo tee -a $VDESK_QEMU_CONF > /dev/null
+    restart_service ${LIBVIRT_DAEMON:-libvirtd}
+    iniset $NOVA_CONF spice require_secure true
+    iniset $NOVA_CONF consoleauth token_ttl $VDESK_CONSOLE_TOKEN_TTL
 }
 
 # _vdesk_render_to FILE TARGET [ARGS...] - vdesk-manage config render into

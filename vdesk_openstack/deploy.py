@@ -25,6 +25,7 @@ again on a configured node and leave it as it was.
 import collections
 import dataclasses
 import ipaddress
+import math
 import os
 import secrets
 
@@ -87,9 +88,20 @@ KERBSIDE_PROXY_TLS_PORT = 15900
 KERBSIDE_PROXY_PORT = 15901
 KERBSIDE_METRICS_PORT = 13003
 KERBSIDE_SUBJECT = (('O', 'vdesk-openstack'), ('CN', 'kerbside-proxy'))
-KERBSIDE_FILES = {'ca': 'ca-cert.pem', 'cert': 'proxy-cert.pem',
+KERBSIDE_FILES = {'ca': 'ca-cert.pem', 'ca-key': 'ca-key.pem',
+                  'cert': 'proxy-cert.pem',
                   'key': 'proxy-key.pem', 'sources': 'sources.yaml',
                   'env': 'kerbside.env', 'socket': 'api.sock'}
+# Console credentials (Kerbside's .vv passwords, Nova's console tokens)
+# live this many seconds by default: long enough for a client to open its
+# channels, short enough that one not revoked dies soon.
+CONSOLE_TOKEN_TTL = 60
+# The hypervisors' SPICE TLS: the files QEMU reads in libvirt's
+# spice_tls_x509_cert_dir (qemu.conf), libvirt's default directory.
+SPICE_TLS_DIR = '/etc/pki/libvirt-spice'
+SPICE_TLS_FILES = {'ca': 'ca-cert.pem', 'cert': 'server-cert.pem',
+                   'key': 'server-key.pem'}
+SPICE_SUBJECT = (('O', 'vdesk-openstack'), ('CN', 'spice-server'))
 HSS_DRIVERS = ('sql', 'gsup')
 CHARGING = ('radius', 'diameter')
 
@@ -153,7 +165,18 @@ class Deployment(object):
     kerbside_proxy_tls_port: int = KERBSIDE_PROXY_TLS_PORT
     kerbside_metrics_port: int = KERBSIDE_METRICS_PORT
     kerbside_node_name: str = 'kerbside'
-    kerbside_token_minutes: int = 5
+    # Kerbside's AUTH_SECRET_SEED, also the desktop service's key to
+    # revoke consoles there; None: the one in Kerbside's current settings
+    # (kerbside_environment), or a new one.
+    kerbside_auth_secret: str = None
+    # Seconds a console credential lives (Kerbside's tokens, whole
+    # minutes; Nova's [consoleauth] token_ttl).
+    console_token_ttl: int = CONSOLE_TOKEN_TTL
+    # Where each hypervisor's QEMU finds its SPICE TLS certificate.
+    spice_tls_dir: str = SPICE_TLS_DIR
+    # The CA of the hypervisors' SPICE certificates, for Kerbside's
+    # sources; None: Kerbside's own CA (kerbside_dir), which signs them.
+    spice_ca_file: str = None
 
     @property
     def auth_url(self):
@@ -224,6 +247,9 @@ def vdesk_settings(deployment, current=None):
     settings += _settings(desktops_conf.desktops_group.name, [
         ('kerbside_url', d.kerbside_url or None),
         ('kerbside_ca_file', (d.kerbside_ca_file or None)
+         if d.kerbside_url else None),
+        # The key to revoke consoles with at every release.
+        ('kerbside_auth_secret', (d.kerbside_auth_secret or None)
          if d.kerbside_url else None)])
     return settings
 
@@ -305,12 +331,37 @@ def nova_settings(deployment, current=None):
         ('notify_on_state_change', state_change)])
     if deployment.kerbside_url:
         # spice-direct consoles (SPICE on the computes), and the URL Nova
-        # names for them: Kerbside's, which takes Nova's token.
+        # names for them: Kerbside's, which takes Nova's token. Every
+        # SPICE channel over TLS only (the hypervisors' qemu.conf must
+        # enable spice_tls, see qemu_spice_tls), and Nova's console
+        # tokens short-lived.
         settings += _settings('spice', [
             ('enabled', 'true'),
             ('spice_direct_proxy_base_url',
-             deployment.kerbside_url.rstrip('/') + '/nova')])
+             deployment.kerbside_url.rstrip('/') + '/nova'),
+            ('require_secure', 'true')])
+        settings += _settings('consoleauth', [
+            ('token_ttl', deployment.console_token_ttl)])
     return settings
+
+
+def kerbside_token_minutes(deployment):
+    """Kerbside's CONSOLE_TOKEN_DURATION: the TTL in whole minutes (>= 1)."""
+    return max(1, math.ceil(int(deployment.console_token_ttl) / 60))
+
+
+def qemu_spice_tls(deployment):
+    """qemu.conf lines of a hypervisor serving SPICE over TLS only.
+
+    With Nova's ``[spice] require_secure``, every channel of a desktop's
+    SPICE server needs TLS: a client on the plain port is refused
+    (``SPICE_LINK_ERR_NEED_SECURED``). QEMU reads ``ca-cert.pem``,
+    ``server-cert.pem`` and ``server-key.pem`` from ``spice_tls_dir``
+    (see :func:`spice_certificates`). Returns [(option, value)], value
+    as qemu.conf writes it.
+    """
+    return [('spice_tls', '1'),
+            ('spice_tls_x509_cert_dir', '"%s"' % deployment.spice_tls_dir)]
 
 
 def radius_url(deployment):
@@ -475,7 +526,7 @@ def kerbside_environment(deployment, current=None):
                          '(kerbside_public_host)')
     listen = kerbside_listen_address(d)
     seed = (current or {}).get('KERBSIDE_AUTH_SECRET_SEED') or \
-        secrets.token_hex(32)
+        d.kerbside_auth_secret or secrets.token_hex(32)
     settings = [
         ('SQL_URL', kerbside_sql_url(d.kerbside_database_connection)),
         ('SOURCES_PATH', kerbside_path(d, 'sources')),
@@ -501,8 +552,10 @@ def kerbside_environment(deployment, current=None):
         ('API_SOCKET_PATH', kerbside_path(d, 'socket')),
         ('PROXY_BIN', os.path.join(d.kerbside_venv, 'bin',
                                    'kerbside-proxy')),
-        # A client must open every SPICE channel with one .vv password.
-        ('CONSOLE_TOKEN_DURATION', d.kerbside_token_minutes),
+        # A client opens every SPICE channel with one .vv password within
+        # this time; connections made stay up. Short: a password a
+        # release could not revoke dies soon by itself.
+        ('CONSOLE_TOKEN_DURATION', kerbside_token_minutes(d)),
     ]
     return [('KERBSIDE_%s' % name, str(value)) for name, value in settings
             if value is not None]
@@ -533,18 +586,27 @@ def render_env(variables):
 def kerbside_sources(deployment):
     """Kerbside's ``sources.yaml``: this cloud's Nova, as Kerbside's user.
 
-    Every value is a string: Kerbside reads them as such.
+    Every value is a string: Kerbside reads them as such. ``ca_cert`` is
+    the PEM of ``spice_ca_file`` (else of Kerbside's CA), when it exists:
+    the CA of the computes' SPICE TLS certificates.
     """
     d = deployment
     if not d.kerbside_password:
         raise ValueError('Kerbside needs its Keystone user\'s password '
                          '(kerbside_password)')
-    return [{'source': KERBSIDE_SOURCE, 'type': 'openstack',
-             'url': d.auth_url, 'username': KERBSIDE_USER,
-             'password': d.kerbside_password,
-             'project_name': d.service_project,
-             'user_domain_id': 'default', 'project_domain_id': 'default',
-             'interface': 'public'}]
+    source = {'source': KERBSIDE_SOURCE, 'type': 'openstack',
+              'url': d.auth_url, 'username': KERBSIDE_USER,
+              'password': d.kerbside_password,
+              'project_name': d.service_project,
+              'user_domain_id': 'default', 'project_domain_id': 'default',
+              'interface': 'public'}
+    # The CA Kerbside's proxy checks this cloud's SPICE servers against
+    # when it reaches them over TLS (without it, only public CAs).
+    ca_file = d.spice_ca_file or kerbside_path(d, 'ca')
+    if os.path.exists(ca_file):
+        with open(ca_file) as f:
+            source['ca_cert'] = f.read()
+    return [source]
 
 
 def nova_policy(current=None):
@@ -567,25 +629,82 @@ def kerbside_certificates(directory, hosts, subject=KERBSIDE_SUBJECT,
                           days=365, ca_name='vdesk-openstack Kerbside CA'):
     """A CA and the proxy's certificate for ``hosts`` (names or IPs).
 
-    Writes ca-cert.pem, proxy-cert.pem and proxy-key.pem (0600) into
-    ``directory``; a SPICE client checks the proxy against the CA and the
-    subject the ``.vv`` names. Returns the CA's path.
+    Writes ca-cert.pem, ca-key.pem (0600), proxy-cert.pem and
+    proxy-key.pem (0600) into ``directory``; a SPICE client checks the
+    proxy against the CA and the subject the ``.vv`` names, and Kerbside's
+    proxy checks the hypervisors' SPICE servers against the same CA (see
+    :func:`spice_certificates`). Returns the CA's path.
     """
-    import datetime
-    import ipaddress
+    from cryptography.hazmat.primitives import serialization
 
+    ca_key, ca = _make_ca(ca_name, days)
+    key, cert = _issue(ca_key, ca, subject, hosts, days)
+    pem = serialization.Encoding.PEM
+    paths = {name: kerbside_path(Deployment(kerbside_dir=directory), name)
+             for name in ('ca', 'ca-key', 'cert', 'key')}
+    write_file(paths['ca'], ca.public_bytes(pem), 0o644)
+    write_file(paths['ca-key'], _key_pem(ca_key), 0o600)
+    write_file(paths['cert'], cert.public_bytes(pem), 0o644)
+    write_file(paths['key'], _key_pem(key), 0o600)
+    return paths['ca']
+
+
+def spice_certificates(ca_dir, directory, hosts, days=365, owner=None):
+    """A hypervisor's SPICE TLS files, signed by the CA in ``ca_dir``.
+
+    ``ca_dir`` holds ca-cert.pem and ca-key.pem (:func:`kerbside_
+    certificates` makes them): Kerbside's proxy trusts that CA, so it
+    reaches the SPICE server over TLS and checks its certificate, issued
+    for ``hosts`` (the addresses Nova gives for the hypervisor, its
+    ``[spice] server_proxyclient_address``). Writes QEMU's ca-cert.pem,
+    server-cert.pem and server-key.pem (0600, owned by ``owner``, a
+    (uid, gid), when given: QEMU runs unprivileged) into ``directory``.
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography import x509
+
+    names = {'ca': 'ca-cert.pem', 'ca-key': 'ca-key.pem'}
+    with open(os.path.join(ca_dir, names['ca']), 'rb') as f:
+        ca_pem = f.read()
+    with open(os.path.join(ca_dir, names['ca-key']), 'rb') as f:
+        ca_key = serialization.load_pem_private_key(f.read(), None)
+    ca = x509.load_pem_x509_certificate(ca_pem)
+    key, cert = _issue(ca_key, ca, SPICE_SUBJECT, hosts, days)
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    paths = {name: os.path.join(directory, SPICE_TLS_FILES[name])
+             for name in SPICE_TLS_FILES}
+    write_file(paths['ca'], ca_pem, 0o644)
+    write_file(paths['cert'], cert.public_bytes(
+        serialization.Encoding.PEM), 0o644)
+    write_file(paths['key'], _key_pem(key), 0o600)
+    if owner is not None:
+        os.chown(paths['key'], *owner)
+    return directory
+
+
+def _key_pem(key):
+    from cryptography.hazmat.primitives import serialization
+    return key.private_bytes(serialization.Encoding.PEM,
+                             serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _lifetime(days):
+    import datetime
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (now - datetime.timedelta(minutes=5),
+            now + datetime.timedelta(days=days))
+
+
+def _make_ca(name, days):
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives import serialization
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
-    oids = {'O': NameOID.ORGANIZATION_NAME, 'CN': NameOID.COMMON_NAME}
-    now = datetime.datetime.now(datetime.timezone.utc)
-    lifetime = (now - datetime.timedelta(minutes=5),
-                now + datetime.timedelta(days=days))
+    lifetime = _lifetime(days)
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ca_name)])
+    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     ca = (x509.CertificateBuilder()
           .subject_name(issuer).issuer_name(issuer)
           .public_key(ca_key.public_key())
@@ -599,6 +718,20 @@ def kerbside_certificates(directory, hosts, subject=KERBSIDE_SUBJECT,
               data_encipherment=False, key_agreement=False,
               encipher_only=False, decipher_only=False), critical=True)
           .sign(ca_key, hashes.SHA256()))
+    return ca_key, ca
+
+
+def _issue(ca_key, ca, subject, hosts, days):
+    """A server key and certificate for ``hosts``, signed by the CA."""
+    import ipaddress
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives import hashes
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    oids = {'O': NameOID.ORGANIZATION_NAME, 'CN': NameOID.COMMON_NAME}
+    lifetime = _lifetime(days)
     names = []
     for host in hosts:
         try:
@@ -609,7 +742,7 @@ def kerbside_certificates(directory, hosts, subject=KERBSIDE_SUBJECT,
     cert = (x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(oids[k], v)
                                      for k, v in subject]))
-            .issuer_name(issuer)
+            .issuer_name(ca.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(lifetime[0]).not_valid_after(lifetime[1])
@@ -620,15 +753,7 @@ def kerbside_certificates(directory, hosts, subject=KERBSIDE_SUBJECT,
             .add_extension(x509.ExtendedKeyUsage(
                 [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .sign(ca_key, hashes.SHA256()))
-    pem = serialization.Encoding.PEM
-    paths = {name: os.path.join(directory, KERBSIDE_FILES[name])
-             for name in ('ca', 'cert', 'key')}
-    write_file(paths['ca'], ca.public_bytes(pem), 0o644)
-    write_file(paths['cert'], cert.public_bytes(pem), 0o644)
-    write_file(paths['key'], key.private_bytes(
-        pem, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()), 0o600)
-    return paths['ca']
+    return key, cert
 
 
 def write_file(path, data, mode):

@@ -19,6 +19,7 @@ from oslo_log import log as logging
 
 from vdesk_openstack import conf as vdesk_conf
 from vdesk_openstack.desktops import charging
+from vdesk_openstack.desktops import consoles
 from vdesk_openstack.desktops import engine as engine_mod
 from vdesk_openstack.desktops import service
 
@@ -31,7 +32,12 @@ def main(argv=None):
     logging.setup(conf, 'vdesk-engine')
     # Built exactly as the API builds it: same database, HSS, Nova user,
     # locks and charging notifier.
-    manager = service.build_manager(conf)
+    try:
+        manager = service.build_manager(conf)
+    except consoles.NotRevocable as e:
+        LOG.error('vdesk-engine cannot start: %s', e)
+        sys.stderr.write('vdesk-engine: %s\n' % e)
+        return 2
     try:
         engine = engine_mod.Engine(conf, manager)
     except charging.NotConfigured as e:

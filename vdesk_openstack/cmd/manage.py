@@ -16,6 +16,8 @@
         [--spool DIR]
     vdesk-manage [--config-file ceilometer.conf] charging parked replay \\
         [--spool DIR] (--all | ID [ID ...])
+    vdesk-manage config spice-certificates --kerbside-dir DIR \\
+        [--spice-tls-dir DIR] --host ADDRESS [--host NAME ...]
 
 ``db sync`` creates or upgrades both schemas: the HSS's (``[hss]``) and
 the desktop service's (``[database]``); ``--schema hss`` is for nodes that
@@ -53,11 +55,14 @@ from vdesk_openstack.metering import parked
 EXIT_USAGE = 2
 SCHEMAS = ('all', 'hss', 'desktops')
 YAML_TARGETS = ('event-pipeline', 'event-definitions')
+# qemu.conf lines ("option = value") of a hypervisor serving SPICE over TLS.
+QEMU_TARGET = 'qemu-spice-tls'
 # Secrets may come from the environment rather than the command line,
 # where other users of the host could read them.
 SECRET_ENV = {'service_password': 'VDESK_SERVICE_PASSWORD',
               'radius_secret': 'VDESK_RADIUS_SECRET',
-              'kerbside_password': 'VDESK_KERBSIDE_PASSWORD'}
+              'kerbside_password': 'VDESK_KERBSIDE_PASSWORD',
+              'kerbside_auth_secret': 'VDESK_KERBSIDE_AUTH_SECRET'}
 
 
 class CliError(Exception):
@@ -154,7 +159,7 @@ def build_parser():
         '(Kerbside\'s settings)')
     render.add_argument('--target', required=True,
                         choices=(deploy.TARGETS + YAML_TARGETS +
-                                 deploy.KERBSIDE_TARGETS))
+                                 deploy.KERBSIDE_TARGETS + (QEMU_TARGET,)))
     render.add_argument('--current', metavar='FILE',
                         help='the target file as it is now: its lists '
                              '(auth methods, filters, pipeline sinks...) '
@@ -168,6 +173,14 @@ def build_parser():
                        help='another name or address of the proxy')
     _deployment_arguments(certs)
     _charging_arguments(commands)
+    spice = config_cmds.add_parser(
+        'spice-certificates', help='make a hypervisor\'s SPICE TLS '
+        'certificate (for every --host: the addresses Nova gives for it), '
+        'signed by the CA in --kerbside-dir, into --spice-tls-dir')
+    spice.add_argument('--host', action='append', default=[],
+                       help='a name or address of the hypervisor')
+    spice.add_argument('--owner', help='USER owning the key (QEMU\'s)')
+    _deployment_arguments(spice)
     return parser
 
 
@@ -265,6 +278,11 @@ def _config_render(args):
             print(deploy.kerbside_certificates(
                 deployment.kerbside_dir,
                 [deployment.kerbside_public_host] + args.host))
+        elif args.action == 'spice-certificates':
+            print(_spice_certificates(deployment, args))
+        elif args.target == QEMU_TARGET:
+            for option, value in deploy.qemu_spice_tls(deployment):
+                print('%s = %s' % (option, value))
         elif args.target == 'event-pipeline':
             print(deploy.dump_yaml(deploy.event_pipeline(
                 deployment, deploy.read_yaml(args.current))), end='')
@@ -308,6 +326,22 @@ def _require_desktops_database(conf, args):
             'the desktop service\'s database is not configured: set '
             '[database] connection in vdesk.conf (read: %s), or run '
             '"db %s --schema hss" for the HSS alone' % (files, args.action))
+
+
+def _spice_certificates(deployment, args):
+    if not args.host:
+        raise ValueError('give --host (the hypervisor\'s SPICE address)')
+    owner = None
+    if args.owner:
+        import pwd
+        try:
+            user = pwd.getpwnam(args.owner)
+        except KeyError:
+            raise ValueError('no user %s' % args.owner) from None
+        owner = (user.pw_uid, user.pw_gid)
+    return deploy.spice_certificates(deployment.kerbside_dir,
+                                     deployment.spice_tls_dir, args.host,
+                                     owner=owner)
 
 
 def _db(conf, driver, args):

@@ -92,6 +92,20 @@ desktops_opts = [
     cfg.StrOpt('kerbside_ca_file',
                help='CA bundle (PEM) to verify the TLS certificate of an '
                     'https kerbside_url; unset, the system\'s CAs are used.'),
+    cfg.StrOpt('kerbside_auth_secret', secret=True,
+               help='Kerbside\'s AUTH_SECRET_SEED, the key its API signs '
+                    'its session tokens with. At every release of a '
+                    'desktop (logout, idle, admin, error) the service '
+                    'signs a one-minute token with it and asks Kerbside '
+                    'to terminate the desktop\'s console sessions and '
+                    'tokens (POST <kerbside_url>/console/<kerbside_source>'
+                    '/<instance>/terminate) before the server is shelved. '
+                    'Required with kerbside_url: without it vdesk-api and '
+                    'vdesk-engine refuse to start.'),
+    cfg.StrOpt('kerbside_source', default='vdesk',
+               help='The name of this cloud\'s Nova among Kerbside\'s '
+                    'sources (its sources.yaml): Kerbside files a '
+                    'desktop\'s console under <source>/<instance UUID>.'),
     cfg.FloatOpt('kerbside_timeout', default=10.0, min=0.5,
                  help='Seconds to wait for Kerbside to connect and to '
                       'answer a console request; past it the console '
@@ -107,7 +121,12 @@ desktops_opts = [
                             'use kerbside_url for it. Nova sets no SPICE '
                             'password on a desktop: without a '
                             'token-validating proxy, whoever reaches a '
-                            'compute host\'s SPICE port sees the desktop.'),
+                            'compute host\'s SPICE port sees the desktop. '
+                            'vdesk-api and vdesk-engine refuse to start '
+                            'with it: Nova keeps its console tokens through '
+                            'a shelve, and a token handed out before a '
+                            'logout would open the next desktop started on '
+                            'that host.'),
     cfg.PortOpt('spice_proxy_port',
                 help='Plain SPICE port of the proxy in spice_proxy_host.'),
     cfg.PortOpt('spice_proxy_tls_port',

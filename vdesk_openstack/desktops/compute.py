@@ -20,6 +20,7 @@ from keystoneauth1 import session as ks_session
 from openstack import exceptions as sdk_exc
 from oslo_log import log as logging
 
+from vdesk_openstack.desktops import consoles
 from vdesk_openstack.desktops import exceptions
 from vdesk_openstack.desktops import states
 
@@ -58,9 +59,14 @@ def spice_path(conf):
 
 
 def warn_about_spice_path(conf):
-    """Log at start-up how spice-direct consoles reach desktops."""
+    """Log at start-up how spice-direct consoles reach desktops.
+
+    :raises consoles.NotRevocable: consoles of that path would outlive a
+        release (see :mod:`vdesk_openstack.desktops.consoles`).
+    """
     d = conf.desktops
     path = spice_path(conf)
+    check_revocable(conf, path)
     if path == KERBSIDE:
         if d.spice_proxy_host or d.spice_direct_to_hypervisor:
             LOG.warning('[desktops] kerbside_url is set: spice_proxy_host '
@@ -93,6 +99,29 @@ def warn_about_spice_path(conf):
                  'kerbside_url or spice_proxy_host); HTML5 consoles are '
                  'offered')
     return path
+
+
+def check_revocable(conf, path):
+    """Refuse a console path whose credentials a release cannot revoke.
+
+    :raises consoles.NotRevocable: with the message an operator needs.
+    """
+    if path == KERBSIDE and not conf.desktops.kerbside_auth_secret:
+        raise consoles.NotRevocable(
+            '[desktops] kerbside_url is set without kerbside_auth_secret: '
+            'the service could not terminate a desktop\'s Kerbside '
+            'consoles at logout, and a console handed out before a logout '
+            'would open the next desktop started on that host. Set '
+            '[desktops] kerbside_auth_secret to Kerbside\'s '
+            'AUTH_SECRET_SEED.')
+    if path == PROXY:
+        raise consoles.NotRevocable(
+            '[desktops] spice_proxy_host hands out Nova\'s console tokens, '
+            'which the service cannot revoke at logout (Nova keeps them '
+            'through a shelve, for its [consoleauth] token_ttl): a console '
+            'handed out before a logout would open the next desktop '
+            'started on that host. Use Kerbside ([desktops] kerbside_url '
+            'and kerbside_auth_secret) instead.')
 
 
 def _translate(fn):
@@ -456,6 +485,55 @@ class Compute(object):
                 'The SPICE console proxy gave no usable console')
         fields['vv'] = text
         return fields
+
+    def revoke_consoles(self, server_id):
+        """End every console of the server: sessions, tokens, connections.
+
+        Through Kerbside: its console sessions and tokens for the server
+        are terminated (no new connection; its proxies drop the live
+        ones within seconds). Other paths hand out nothing revocable
+        (the HTML5 consoles' Nova tokens are checked against the server's
+        current port at connection time; spice_proxy_host is refused at
+        start-up). Call before the server's SPICE port is freed.
+
+        :raises exceptions.Unavailable: Kerbside unreachable or slow.
+        :raises exceptions.BadGateway: Kerbside refused.
+        """
+        if spice_path(self._conf) != KERBSIDE:
+            return
+        d = self._conf.desktops
+        url = consoles.terminate_url(d.kerbside_url, d.kerbside_source,
+                                     server_id)
+        token = consoles.api_token(d.kerbside_auth_secret)
+        try:
+            # The answer lists the tokens terminated: never logged.
+            response = self._kerbside_session().post(
+                url, authenticated=False, raise_exc=False, log=False,
+                redirect=False,
+                headers={'Accept': 'application/json',
+                         'Authorization': 'Bearer %s' % token})
+        except ks_exc.SSLError as e:
+            LOG.warning('Kerbside at %s: TLS failed (%s); check [desktops] '
+                        'kerbside_ca_file', d.kerbside_url,
+                        type(e).__name__)
+            raise exceptions.Unavailable(
+                'The SPICE console proxy is unavailable; retry later')
+        except ks_exc.ConnectionError as e:
+            LOG.warning('Kerbside at %s: unreachable: %s', d.kerbside_url,
+                        str(e) or type(e).__name__)
+            raise exceptions.Unavailable(
+                'The SPICE console proxy is unavailable; retry later')
+        if response.status_code != 200:
+            LOG.error('Kerbside at %s did not terminate the consoles of '
+                      '%s: %d%s', d.kerbside_url, server_id,
+                      response.status_code,
+                      ' (does [desktops] kerbside_auth_secret match '
+                      'Kerbside\'s AUTH_SECRET_SEED?)'
+                      if response.status_code in (401, 422) else '')
+            raise exceptions.BadGateway(
+                'The SPICE console proxy refused to end the consoles (%d)'
+                % response.status_code)
+        LOG.info('Consoles of %s terminated at Kerbside', server_id)
 
     @_translate
     def cpu_seconds(self, server_id):

@@ -149,7 +149,13 @@ class DesktopManager(object):
             raise exceptions.Invalid('console type must be one of %s'
                                      % ', '.join(caps_mod.CONSOLE_TYPES))
         desktop = self.store.get_desktop_by_id(session['desktop_id'])
-        return self.compute.console(desktop['instance_id'], console_type)
+        console = self.compute.console(desktop['instance_id'], console_type)
+        if self.store.get_session(session['id'])['status'] != states.ACTIVE:
+            # A release began while the console was made, perhaps after
+            # it revoked the desktop's consoles: this one goes too.
+            self._revoke_consoles(desktop['instance_id'])
+            raise exceptions.NotActive()
+        return console
 
     def logout(self, subscriber, cause=states.CAUSE_USER_REQUEST,
                user_id=None):
@@ -204,6 +210,10 @@ class DesktopManager(object):
             desktop = self.store.get_desktop(subscriber)
             if desktop is None:
                 raise exceptions.DesktopNotFound()
+            if desktop['instance_id']:
+                # Deleting frees the SPICE port: no console may outlive
+                # it. Kerbside unreachable: 503, nothing changed.
+                self.compute.revoke_consoles(desktop['instance_id'])
             session = self.store.get_open_session(subscriber)
             if session is not None:
                 self._end(session, desktop, states.CAUSE_ADMIN_RESET)
@@ -376,9 +386,20 @@ class DesktopManager(object):
         return None
 
     def _put_away(self, server):
-        """Ask Nova for the next step of shelve + offload, if it is idle."""
+        """Ask Nova for the next step of shelve + offload, if it is idle.
+
+        The server's consoles are revoked first: shelving frees its SPICE
+        port for the next desktop on the host. If they cannot be, nothing
+        is shelved and False is returned: the engine's next pass (or the
+        next look at the session) tries again.
+        """
         if _task(server) or server.status in states.NOVA_TRANSITIONAL:
-            return  # the next sync asks once Nova is done with it
+            return True  # the next sync asks once Nova is done with it
+        if not self._revoke_consoles(server.id):
+            LOG.warning('Desktop instance %s not shelved: its consoles are '
+                        'not revoked yet; retrying at the next pass',
+                        server.id)
+            return False
         try:
             if server.status == states.NOVA_SHELVED:
                 # Nova offloads by itself unless shelved_offload_time
@@ -388,6 +409,17 @@ class DesktopManager(object):
                 self.compute.shelve(server.id)
         except exceptions.Busy:
             pass  # e.g. a resize to confirm: the next sync asks again
+        return True
+
+    def _revoke_consoles(self, instance_id):
+        """Revoke the instance's consoles; False if that failed."""
+        try:
+            self.compute.revoke_consoles(instance_id)
+        except exceptions.DesktopError as e:
+            LOG.warning('Consoles of instance %s not revoked: %s',
+                        instance_id, e)
+            return False
+        return True
 
     def _end(self, session, desktop, cause, status=states.RELEASED,
              fault=None):
@@ -404,6 +436,11 @@ class DesktopManager(object):
             LOG.info('Session %s of %s ended (%s)', session['id'],
                      session['subscriber'], cause)
             self.accounting.queued(charge)
+        if desktop['instance_id']:
+            # After the session ended (a console made meanwhile sees it):
+            # for the servers not shelved by _put_away, which revoked
+            # already. Failing here, the tokens expire by themselves.
+            self._revoke_consoles(desktop['instance_id'])
         if desktop['status'] != states.DELETING:
             values = {'status': status}
             if fault:
@@ -590,7 +627,8 @@ class DesktopManager(object):
                     states.NOVA_SHELVED_OFFLOADED,) + states.NOVA_LOST:
                 LOG.info('Pre-warmed desktop of %s unused: releasing',
                          desktop['subscriber'])
-                self._put_away(server)
+                if not self._put_away(server):
+                    return  # the next pass tries again
             self.store.update_desktop(desktop['id'],
                                       status=states.RELEASED)
 

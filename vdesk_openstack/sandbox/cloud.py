@@ -94,7 +94,8 @@ class Cloud(object):
 
     def __init__(self, subscribers=1, database_url=None, transport_url=None,
                  workdir=None, interim_interval=INTERIM_INTERVAL, hss='sql',
-                 charging='radius'):
+                 charging='radius',
+                 console_token_ttl=deploy.CONSOLE_TOKEN_TTL):
         if hss not in deploy.HSS_DRIVERS:
             raise ValueError('hss must be one of %s' % ', '.join(
                 deploy.HSS_DRIVERS))
@@ -111,6 +112,8 @@ class Cloud(object):
         self.base_transport_url = (transport_url or
                                    'rabbit://guest:guest@127.0.0.1:5672/')
         self.interim_interval = interim_interval
+        # Seconds a console credential (Kerbside's, Nova's) lives.
+        self.console_token_ttl = console_token_ttl
         self.workdir = workdir or tempfile.mkdtemp(prefix='vdesk-cloud-')
         # QEMU runs as libvirt-qemu: it must reach the instance files.
         os.chmod(self.workdir, 0o711)  # nosec: traverse only, no listing
@@ -236,6 +239,7 @@ class Cloud(object):
                 self._start_nova()
             with self._phase('kerbside'):
                 self.kerbside = kerbside_mod.start(self)
+                self._install_spice_certificates()
             with self._phase('charging'):
                 self._start_charging()
             with self._phase('desktop service'):
@@ -527,6 +531,9 @@ class Cloud(object):
             server_listen = 127.0.0.1
             server_proxyclient_address = 127.0.0.1
             spice_direct_proxy_base_url = http://127.0.0.1:13002/nova
+            require_secure = {spice_secure}
+            [consoleauth]
+            token_ttl = {token_ttl}
             [vnc]
             enabled = false
             [scheduler]
@@ -552,7 +559,10 @@ class Cloud(object):
             [service_user]
             send_service_user_token = true
             '''.format(transport=self.transport_url, w=w, host=COMPUTE_HOST,
-                       privsep=privsep)
+                       privsep=privsep, token_ttl=self.console_token_ttl,
+                       # SPICE over TLS only when Kerbside, which trusts
+                       # the hypervisor's certificate, proxies it.
+                       spice_secure=kerbside_mod.missing() is None)
         if not compute:
             text += '''\
             [api_database]
@@ -688,7 +698,20 @@ class Cloud(object):
             diameter_destination_realm=DIAMETER_REALM,
             diameter_spool_dir=self._path('ceilometer', 'diameter-spool',
                                           ''),
-            kerbside_url=self.kerbside.api_url if self.kerbside else None)
+            kerbside_url=self.kerbside.api_url if self.kerbside else None,
+            kerbside_auth_secret=(self.kerbside.auth_secret
+                                  if self.kerbside else None),
+            console_token_ttl=self.console_token_ttl)
+
+    def _install_spice_certificates(self):
+        """The hypervisor's SPICE certificate, from Kerbside's CA.
+
+        Kerbside's proxy reaches the desktops' SPICE servers over TLS and
+        checks their certificate against its CA.
+        """
+        if self.kerbside is not None:
+            self.hypervisor.install_spice_certificates(
+                self.kerbside.workdir)
 
     def _start_charging(self):
         if self.charging == 'diameter':

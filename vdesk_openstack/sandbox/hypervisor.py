@@ -19,6 +19,14 @@ card (``hw:sound_model``), a ``qemu-xhci`` USB controller
 serial console logged to a file, as Nova's libvirt driver logs it. SPICE
 listens on loopback only and has no password: whoever reaches the port
 gets the desktop (see the desktop image documentation).
+
+SPICE over TLS: :meth:`Hypervisor.start` makes ``/etc/libvirt/qemu.conf``
+say ``spice_tls = 1`` with the certificate directory :data:`SPICE_TLS_DIR`
+(a block of its own, kept between runs) and puts a certificate there
+when none is; a cloud replaces it with one its console proxy trusts
+(:meth:`Hypervisor.install_spice_certificates`). Domains whose SPICE
+channels are all ``secure`` (Nova's ``[spice] require_secure``) then
+refuse plain-text clients.
 """
 
 import collections
@@ -26,6 +34,7 @@ import errno
 import fcntl
 import json
 import os
+import pwd
 import re
 import signal
 import subprocess  # nosec: runs virsh and the libvirt daemons, no shell
@@ -33,6 +42,7 @@ import tempfile
 import time
 from xml.sax import saxutils
 
+from vdesk_openstack import deploy
 from vdesk_openstack.sandbox import image as desktop_image
 
 URI = 'qemu:///system'
@@ -49,6 +59,13 @@ auth_unix_ro = "none"
 auth_unix_rw = "none"
 '''
 DOMAIN_PREFIX = 'vdesk-desktop-'
+QEMU_CONF = '/etc/libvirt/qemu.conf'
+# QEMU reads its SPICE TLS files here; the whole path is searchable by
+# QEMU's unprivileged user, the key is its own.
+SPICE_TLS_DIR = '/var/lib/vdesk-openstack/spice-tls'
+QEMU_USER = 'libvirt-qemu'
+QEMU_CONF_BEGIN = '# vdesk-openstack: SPICE over TLS (begin)'
+QEMU_CONF_END = '# vdesk-openstack: SPICE over TLS (end)'
 
 SpiceEndpoint = collections.namedtuple('SpiceEndpoint', ['host', 'port'])
 Desktop = collections.namedtuple('Desktop', ['name', 'serial_log'])
@@ -146,6 +163,31 @@ def _check_reachable(path):
         directory = os.path.dirname(directory)
 
 
+def qemu_tls_lines(spice_tls_dir):
+    """qemu.conf's (option, value) pairs for SPICE over TLS."""
+    return deploy.qemu_spice_tls(
+        deploy.Deployment(spice_tls_dir=spice_tls_dir))
+
+
+def _qemu_owner():
+    try:
+        user = pwd.getpwnam(QEMU_USER)
+    except KeyError:
+        return None  # QEMU runs as root here
+    return user.pw_uid, user.pw_gid
+
+
+def _searchable(directory):
+    """Create ``directory`` and make every level searchable by others."""
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    path = os.path.abspath(directory)
+    while path != '/':
+        mode = os.stat(path).st_mode
+        if not mode & 0o001:
+            os.chmod(path, (mode & 0o7777) | 0o001)
+        path = os.path.dirname(path)
+
+
 def _process_alive(pid, name):
     try:
         with open('/proc/%d/stat' % pid) as f:
@@ -173,10 +215,13 @@ class Hypervisor:
     other user holds the hypervisor.
     """
 
-    def __init__(self, uri=URI, rundir=RUNDIR, timeout=30.0):
+    def __init__(self, uri=URI, rundir=RUNDIR, timeout=30.0,
+                 qemu_conf=QEMU_CONF, spice_tls_dir=SPICE_TLS_DIR):
         self.uri = uri
         self.rundir = rundir
         self.timeout = timeout
+        self.qemu_conf = qemu_conf
+        self.spice_tls_dir = spice_tls_dir
         self._lock = None
         self._children = []
         self._desktops = []
@@ -188,6 +233,10 @@ class Hypervisor:
         try:
             # Exclusive while checking and starting, shared while in use.
             fcntl.flock(self._lock, fcntl.LOCK_EX)
+            self._ensure_spice_tls_files()
+            changed = self._ensure_qemu_conf()
+            if changed and self._answers():
+                self._restart_for_qemu_conf()
             if not self._answers():
                 self._start_daemons()
             fcntl.flock(self._lock, fcntl.LOCK_SH)
@@ -195,6 +244,65 @@ class Hypervisor:
             self.stop()
             raise
         return self
+
+    # -- SPICE over TLS -----------------------------------------------------
+    def _ensure_qemu_conf(self):
+        """Our block in qemu.conf; True if the file had to change."""
+        block = '\n'.join([QEMU_CONF_BEGIN] + [
+            '%s = %s' % kv for kv in qemu_tls_lines(self.spice_tls_dir)] +
+            [QEMU_CONF_END]) + '\n'
+        try:
+            with open(self.qemu_conf) as f:
+                text = f.read()
+        except FileNotFoundError:
+            text = ''
+        if block in text:
+            return False
+        if QEMU_CONF_BEGIN in text and QEMU_CONF_END in text:
+            head, rest = text.split(QEMU_CONF_BEGIN, 1)
+            text = head + rest.split(QEMU_CONF_END, 1)[1].lstrip('\n')
+        if text and not text.endswith('\n'):
+            text += '\n'
+        os.makedirs(os.path.dirname(self.qemu_conf), exist_ok=True)
+        with open(self.qemu_conf + '.vdesk', 'w') as f:
+            f.write(text + block)
+        os.chmod(self.qemu_conf + '.vdesk', 0o644)
+        os.replace(self.qemu_conf + '.vdesk', self.qemu_conf)
+        return True
+
+    def _restart_for_qemu_conf(self):
+        """libvirtd reads qemu.conf at start: restart the one we started."""
+        started = self._read_started()
+        if not _process_alive(started.get('libvirtd', 0), 'libvirtd'):
+            raise HypervisorError(
+                '%s now enables SPICE over TLS, but the running libvirtd '
+                'was not started by vdesk-openstack: restart it (e.g. '
+                'systemctl restart libvirtd) and run again' % self.qemu_conf)
+        self._stop_daemons()
+
+    def _ensure_spice_tls_files(self):
+        """QEMU's SPICE TLS files; a self-signed set when there is none."""
+        if all(os.path.exists(os.path.join(self.spice_tls_dir, name))
+               for name in deploy.SPICE_TLS_FILES.values()):
+            return
+        ca_dir = tempfile.mkdtemp(dir=self.rundir)
+        try:
+            deploy.kerbside_certificates(
+                ca_dir, ['127.0.0.1'], ca_name='vdesk-openstack SPICE CA')
+            self.install_spice_certificates(ca_dir)
+        finally:
+            for name in os.listdir(ca_dir):
+                os.unlink(os.path.join(ca_dir, name))
+            os.rmdir(ca_dir)
+
+    def install_spice_certificates(self, ca_dir, hosts=('127.0.0.1',)):
+        """QEMU's SPICE certificate for ``hosts``, signed by ``ca_dir``'s CA.
+
+        Takes effect for domains started afterwards.
+        """
+        _searchable(self.spice_tls_dir)
+        deploy.spice_certificates(ca_dir, self.spice_tls_dir, list(hosts),
+                                  days=30, owner=_qemu_owner())
 
     def _state_path(self):
         return os.path.join(self.rundir, 'started.json')

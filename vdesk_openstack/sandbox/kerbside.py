@@ -101,6 +101,9 @@ class Kerbside(object):
         self.cloud = cloud
         self.workdir = cloud._path('kerbside', '')
         self.password = secrets.token_urlsafe(16)
+        # Kerbside's AUTH_SECRET_SEED: the desktop service revokes
+        # consoles with it.
+        self.auth_secret = secrets.token_hex(32)
         self.database = '%s_kerbside' % cloud.run_id
         self.host_subject = HOST_SUBJECT
         # Where the subscriber's client connects: the proxy's ports.
@@ -120,7 +123,9 @@ class Kerbside(object):
             kerbside_proxy_port=self.proxy_port,
             kerbside_proxy_tls_port=self.proxy_tls_port,
             kerbside_metrics_port=net.free_port(),
-            kerbside_node_name='vdesk-sandbox')
+            kerbside_node_name='vdesk-sandbox',
+            kerbside_auth_secret=self.auth_secret,
+            console_token_ttl=cloud.console_token_ttl)
         self.ca_file = deploy.kerbside_path(self.deployment, 'ca')
         self.sources_file = deploy.kerbside_path(self.deployment, 'sources')
         self.processes = []

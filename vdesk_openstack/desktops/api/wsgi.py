@@ -25,6 +25,7 @@ from oslo_log import log as logging
 
 from vdesk_openstack import conf as vdesk_conf
 from vdesk_openstack.desktops.api import app as api_app
+from vdesk_openstack.desktops import consoles
 from vdesk_openstack.desktops import service
 
 LOG = logging.getLogger(__name__)
@@ -68,8 +69,12 @@ def init_application(config_files=None, paste_file=None):
     paste_file = find_paste_file(paste_file)
     LOG.info('vdesk-api: configuration %s, pipeline %s',
              ', '.join(config_files), paste_file)
-    return api_app.load_app(conf, service.build_manager(conf),
-                            paste_file)
+    try:
+        manager = service.build_manager(conf)
+    except consoles.NotRevocable as e:
+        LOG.error('vdesk-api cannot start: %s', e)
+        raise RuntimeError('vdesk-api cannot start: %s' % e) from None
+    return api_app.load_app(conf, manager, paste_file)
 
 
 _application = None

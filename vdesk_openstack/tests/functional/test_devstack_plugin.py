@@ -210,7 +210,9 @@ class DevstackPluginTest(services.ServiceTestCase):
             VDESK_DEMO_SUBSCRIBER='True',
             VDESK_KERBSIDE_DIR=self.path('kerbside'),
             VDESK_KERBSIDE_DB_NAME=self.kerbside_db,
-            VDESK_KERBSIDE_VENV=kerbside.venv())
+            VDESK_KERBSIDE_VENV=kerbside.venv(),
+            VDESK_SPICE_TLS_DIR=self.path('spice-tls'),
+            VDESK_QEMU_CONF=self.path('qemu.conf'))
         script = HARNESS.format(devstack=self.devstack, tmp=self.tmp,
                                 keystone_uri=self.keystone.url[:-len('/v3')],
                                 repo=REPO, phases=' '.join(phases))
@@ -298,6 +300,7 @@ class DevstackPluginTest(services.ServiceTestCase):
             deploy.read_yaml(policy_file))
         env = self.check_kerbside_files()
         self.check_kerbside_user()
+        self.check_consoles_revocable_and_tls_only(env)
         # kerbside db upgrade made Kerbside's schema in its database.
         conn = pymysql.connect(host='127.0.0.1', user=DB_USER,
                                password=DB_PASSWORD, database=self.kerbside_db)
@@ -374,7 +377,35 @@ class DevstackPluginTest(services.ServiceTestCase):
                           self.service_password, 'service'),
                          (source['type'], source['url'], source['username'],
                           source['password'], source['project_name']))
+        # The CA its proxy checks the computes' SPICE servers against.
+        with open(env['KERBSIDE_CACERT_PATH']) as f:
+            self.assertEqual(f.read(), source['ca_cert'])
         return env
+
+    def check_consoles_revocable_and_tls_only(self, env):
+        """Release revokes consoles; the compute's SPICE is TLS-only."""
+        from cryptography import x509
+
+        vdesk = deploy.read_ini(self.path('etc-vdesk', 'vdesk.conf'))
+        self.assertEqual([env['KERBSIDE_AUTH_SECRET_SEED']],
+                         vdesk['desktops']['kerbside_auth_secret'])
+        self.assertEqual('1', env['KERBSIDE_CONSOLE_TOKEN_DURATION'])
+        nova = deploy.read_ini(self.path('nova.conf'))
+        self.assertEqual(['true'], nova['spice']['require_secure'])
+        self.assertEqual(['60'], nova['consoleauth']['token_ttl'])
+        with open(self.path('qemu.conf')) as f:
+            qemu = f.read()
+        self.assertIn('spice_tls = 1\nspice_tls_x509_cert_dir = "%s"\n'
+                      % self.path('spice-tls'), qemu)
+        self.assertIn('restart_service libvirtd', self.calls())
+        # QEMU's certificate: signed by the CA Kerbside's proxy checks.
+        with open(env['KERBSIDE_CACERT_PATH'], 'rb') as f:
+            ca = x509.load_pem_x509_certificate(f.read())
+        with open(self.path('spice-tls', 'server-cert.pem'), 'rb') as f:
+            x509.load_pem_x509_certificate(f.read()).verify_directly_issued_by(
+                ca)
+        self.assertEqual(0o600, os.stat(self.path(
+            'spice-tls', 'server-key.pem')).st_mode & 0o777)
 
     def check_kerbside_user(self):
         """Kerbside's user logs in and holds console-auth alone."""

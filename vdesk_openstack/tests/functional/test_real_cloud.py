@@ -33,11 +33,14 @@ import testtools
 from vdesk_openstack.client.osc import commands
 from vdesk_openstack.client.osc import http
 from vdesk_openstack.client import v3aka
+from vdesk_openstack import deploy
 from vdesk_openstack.sandbox import cloud as cloud_mod
 from vdesk_openstack.sandbox import kerbside
 from vdesk_openstack.sandbox import keystone
+from vdesk_openstack.sandbox import net
 from vdesk_openstack.tests.functional import test_desktop_guest
 from vdesk_openstack.tests import services
+from vdesk_openstack.tests import spice_link
 
 CAPABILITIES = {'client': 'native',
                 'display': {'protocol': 'spice', 'monitors': 1},
@@ -46,6 +49,8 @@ CAPABILITIES = {'client': 'native',
 # Kerbside's proxy log line for a connection with a password it did not
 # issue.
 DENIED = 'connection denied by control service'
+# Seconds console credentials live in this test's cloud.
+TOKEN_TTL = 900
 NEEDED = ('mariadb', 'rabbitmq', 'libvirtd', 'virtlogd', 'virsh',
           'qemu-system-x86_64', 'qemu-img', 'busybox', 'freeradius')
 
@@ -75,7 +80,12 @@ class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
             raise AssertionError('CI=true and %s' % kerbside.missing())
         self.workdir = tempfile.mkdtemp(prefix='vdesk-real-cloud-test-')
         self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
-        self.cloud = cloud_mod.Cloud(subscribers=1)
+        # The second subscriber's desktop takes the first one's SPICE port
+        # after its logout (see _assert_old_console_is_dead); console
+        # credentials outlive the test, so that only their revocation can
+        # stop an old one.
+        self.cloud = cloud_mod.Cloud(subscribers=2,
+                                     console_token_ttl=TOKEN_TTL)
         self.addCleanup(self._stop_and_check_nothing_is_left)
         try:
             self.cloud.start()
@@ -100,10 +110,11 @@ class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
         self.assertEqual(set(), left & set(databases), 'databases left')
         self.assertFalse(os.path.exists(self.cloud.workdir))
 
-    def _client(self):
-        state = os.path.join(self.workdir, 'usim.json')
-        auth = v3aka.V3Aka(self.cloud.keystone_url, imsi=self.sub.imsi,
-                           k=self.sub.k, opc=self.sub.opc,
+    def _client(self, sub=None):
+        sub = sub or self.sub
+        state = os.path.join(self.workdir, 'usim-%s.json' % sub.imsi)
+        auth = v3aka.V3Aka(self.cloud.keystone_url, imsi=sub.imsi,
+                           k=sub.k, opc=sub.opc,
                            project_name=keystone.SUBSCRIBER_PROJECT,
                            project_domain_name=keystone.SUBSCRIBER_DOMAIN,
                            usim_state_file=state,
@@ -137,16 +148,20 @@ class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
 
         # The subscriber's SPICE client: every channel comes up.
         text = client.console('spice-direct', vv=True)
+        issued = time.monotonic()
         if self.cloud.kerbside is not None:
             self._assert_points_at_kerbside(text, server_id)
         vv = os.path.join(self.workdir, 'desktop.vv')
         with open(vv, 'w') as f:
             f.write(text)
         self._view(vv)
+        spice_port = self._spice_ports(server_id)
         if self.cloud.kerbside is not None:
             self._assert_kerbside_refuses(text, client)
 
         self._logout(client, server_id)
+        if self.cloud.kerbside is not None:
+            self._assert_old_console_is_dead(text, spice_port, issued)
         server = self.cloud.server(server_id)
         self.assertNotIn(server['OS-EXT-SRV-ATTR:instance_name'],
                          self.cloud.hypervisor.virsh('list', '--all',
@@ -254,21 +269,7 @@ class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
             if line.startswith('password=') else line + '\n'
             for line in text.splitlines())
         self.assertNotEqual(text, forged)
-        vv = os.path.join(self.workdir, 'forged.vv')
-        with open(vv, 'w') as f:
-            f.write(forged)
-        log = os.path.join(self.workdir, 'remote-viewer-forged.log')
-        proxy_log = proxy.processes[1].log_path
-        denied = _read(proxy_log).count(DENIED)
-        self._start(['remote-viewer', '--debug', '--spice-debug', '--kiosk',
-                     vv], log, dict(os.environ, DISPLAY=self._xvfb()))
-        _wait(lambda: _read(proxy_log).count(DENIED) > denied or
-              'channel up' in _read(log), 60,
-              'Kerbside\'s proxy to answer a made-up password')
-        time.sleep(2)  # a channel the proxy let through would be up now
-        self.assertNotIn('channel up', _read(log),
-                         'a made-up password opened the desktop')
-        self.assertGreater(_read(proxy_log).count(DENIED), denied)
+        self._assert_vv_refused(forged, 'forged')
 
         # Kerbside down: the API answers 503, not a desktop nor a 500.
         proxy.processes[0].stop()  # its API
@@ -281,6 +282,71 @@ class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
                                        'vdesk-api-requests.log'))
         self.assertIn('Kerbside at %s: unreachable' % proxy.api_url, api_log)
         self.assertNotRegex(api_log, r'nova-console\.vv\?token=(?!\*\*\*)')
+        # Back up: the logout that follows revokes the consoles there.
+        proxy.processes[0].start()
+        net.wait_for_port(proxy.api_port, timeout=120,
+                          process=proxy.processes[0].popen)
+
+    def _assert_vv_refused(self, text, name):
+        """remote-viewer with the .vv ``text`` gets no channel up."""
+        proxy = self.cloud.kerbside
+        vv = os.path.join(self.workdir, name + '.vv')
+        with open(vv, 'w') as f:
+            f.write(text)
+        log = os.path.join(self.workdir, 'remote-viewer-%s.log' % name)
+        proxy_log = proxy.processes[1].log_path
+        denied = _read(proxy_log).count(DENIED)
+        self._start(['remote-viewer', '--debug', '--spice-debug', '--kiosk',
+                     vv], log, dict(os.environ, DISPLAY=self._xvfb()))
+        _wait(lambda: _read(proxy_log).count(DENIED) > denied or
+              'channel up' in _read(log), 60,
+              'Kerbside\'s proxy to answer the %s .vv' % name)
+        time.sleep(2)  # a channel the proxy let through would be up now
+        self.assertNotIn('channel up', _read(log),
+                         'the %s .vv opened a desktop' % name)
+        self.assertGreater(_read(proxy_log).count(DENIED), denied)
+
+    # -- consoles after logout ------------------------------------------------
+    def _spice_ports(self, server_id):
+        """The SPICE ports of the server's domain: (port, tlsPort)."""
+        domain = ElementTree.fromstring(self.cloud.domain_xml(server_id))
+        graphics = domain.find('devices/graphics')
+        return graphics.get('port'), graphics.get('tlsPort')
+
+    def _assert_old_console_is_dead(self, text, spice_ports, issued):
+        """A's .vv from before its logout does not open B's desktop.
+
+        B's desktop starts on the same host after A's logout and gets the
+        SPICE port A's had; A's .vv, still within its lifetime, must not
+        reach it. A plain-text SPICE client on the hypervisor's port gets
+        no screen either: the hypervisor speaks SPICE over TLS only.
+        """
+        other = self.cloud.subscribers[1]
+        client = self._client(other)
+        client.login(CAPABILITIES)
+        active = commands.wait_active(client, timeout=300, out=None,
+                                      interval=0.5)
+        ports = self._spice_ports(active['desktop_id'])
+        self.assertEqual(spice_ports, ports,
+                         'the next desktop did not get the SPICE port of '
+                         'the one released: this test proves nothing')
+        self._assert_vv_refused(text, 'after-logout')
+        # Refused while Kerbside's token was still within its lifetime:
+        # revoked, not expired.
+        lifetime = 60 * deploy.kerbside_token_minutes(
+            self.cloud.kerbside.deployment)
+        self.assertLess(time.monotonic() - issued, lifetime - 5,
+                        'the .vv was tried after its lifetime: this test '
+                        'proves nothing')
+
+        # libvirt gives the domain a plain port too; its SPICE server
+        # refuses the main channel there (every channel is TLS-only).
+        port = ports[0]
+        if port not in (None, '-1'):
+            answer = spice_link.link('127.0.0.1', int(port))
+            self.assertEqual(spice_link.NEED_SECURED, answer,
+                             'a plain-text SPICE client on the hypervisor\'s '
+                             'port %s got %s' % (port, answer))
 
 
 def _read(path):

@@ -426,3 +426,65 @@ class KerbsideDeployTest(testtools.TestCase):
             str(a) for a in names.get_values_for_type(x509.IPAddress)])
         self.assertEqual(0o600, os.stat(os.path.join(
             tmp, 'proxy-key.pem')).st_mode & 0o777)
+
+
+class ConsoleSecurityDeployTest(testtools.TestCase):
+    """Consoles: revocable, short-lived, SPICE over TLS on the computes."""
+
+    def test_vdesk_gets_the_seed_and_nova_tls_and_token_ttl(self):
+        d = dataclasses.replace(KERBSIDE, kerbside_auth_secret='seed',
+                                console_token_ttl=90)
+        vdesk = {(s.section, s.option): s.value
+                 for s in deploy.vdesk_settings(d)}
+        self.assertEqual('seed', vdesk[('desktops', 'kerbside_auth_secret')])
+        nova = {(s.section, s.option): s.value
+                for s in deploy.nova_settings(d)}
+        self.assertEqual('true', nova[('spice', 'require_secure')])
+        self.assertEqual('90', nova[('consoleauth', 'token_ttl')])
+        env = dict(deploy.kerbside_environment(d))
+        self.assertEqual('seed', env['KERBSIDE_AUTH_SECRET_SEED'])
+        self.assertEqual('2', env['KERBSIDE_CONSOLE_TOKEN_DURATION'])
+        # Short by default; never 0 minutes at Kerbside.
+        self.assertEqual('1', dict(deploy.kerbside_environment(
+            KERBSIDE))['KERBSIDE_CONSOLE_TOKEN_DURATION'])
+        self.assertEqual(1, deploy.kerbside_token_minutes(
+            dataclasses.replace(KERBSIDE, console_token_ttl=5)))
+        # Without Kerbside, nothing of it.
+        plain = {(s.section, s.option) for s in deploy.nova_settings(
+            deploy.Deployment())}
+        self.assertNotIn(('spice', 'require_secure'), plain)
+
+    def test_qemu_conf_lines(self):
+        self.assertEqual(
+            [('spice_tls', '1'),
+             ('spice_tls_x509_cert_dir', '"/etc/pki/libvirt-spice"')],
+            deploy.qemu_spice_tls(deploy.Deployment()))
+
+    def test_spice_certificate_signed_by_kerbsides_ca(self):
+        from cryptography import x509
+
+        tmp = self.useFixture(fixtures.TempDir()).path
+        kerbside_dir = os.path.join(tmp, 'kerbside')
+        os.mkdir(kerbside_dir)
+        deploy.kerbside_certificates(kerbside_dir, ['10.0.0.5'])
+        self.assertEqual(0o600, os.stat(os.path.join(
+            kerbside_dir, 'ca-key.pem')).st_mode & 0o777)
+        spice = deploy.spice_certificates(kerbside_dir,
+                                          os.path.join(tmp, 'spice'),
+                                          ['10.0.0.7', 'compute-1'])
+        with open(os.path.join(kerbside_dir, 'ca-cert.pem'), 'rb') as f:
+            ca = x509.load_pem_x509_certificate(f.read())
+        with open(os.path.join(spice, 'server-cert.pem'), 'rb') as f:
+            cert = x509.load_pem_x509_certificate(f.read())
+        cert.verify_directly_issued_by(ca)
+        names = cert.extensions.get_extension_for_class(
+            x509.SubjectAlternativeName).value
+        self.assertEqual(['compute-1'],
+                         names.get_values_for_type(x509.DNSName))
+        self.assertEqual(0o600, os.stat(os.path.join(
+            spice, 'server-key.pem')).st_mode & 0o777)
+        # Kerbside's source carries the CA its proxy checks them with.
+        d = dataclasses.replace(KERBSIDE, kerbside_dir=kerbside_dir)
+        [source] = deploy.kerbside_sources(d)
+        with open(os.path.join(kerbside_dir, 'ca-cert.pem')) as f:
+            self.assertEqual(f.read(), source['ca_cert'])
