@@ -17,6 +17,10 @@ DELETING = 'DELETING'
 DESKTOP_STATES = (CREATING, BUILDING, RESTORING, ACTIVE, RELEASING,
                   RELEASED, ERROR, DELETING)
 
+# Recovery of a desktop whose instance is in ERROR (desktop.recovery).
+RECOVERY_STARTED = 'STARTED'
+RECOVERY_FAILED = 'FAILED'
+
 # Charging progress of a session.
 CHARGING_NONE = 'none'
 CHARGING_STARTED = 'started'
