@@ -12,8 +12,6 @@ doc/source/admin/desktop-operations.rst, "Orphans, adoption and blank
 desktops".
 """
 
-from vdesk_openstack.desktops import custody
-from vdesk_openstack.desktops import service
 from vdesk_openstack.hss import validation
 
 
@@ -40,6 +38,12 @@ def add_parsers(commands):
 
 
 def run(conf, args):
+    # Imported here: the desktop service's wiring (openstacksdk, tooz and
+    # the eventlet tooz imports, which warns on import) is for these
+    # commands only; the other commands of vdesk-manage stay quiet.
+    from vdesk_openstack.desktops import custody
+    from vdesk_openstack.desktops import service
+
     manager = service.build_manager(conf, consoles=False)
     try:
         if args.action == 'orphans':
