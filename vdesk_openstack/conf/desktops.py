@@ -67,8 +67,11 @@ desktops_opts = [
                     'pass; the pass at start still runs.'),
     cfg.IntOpt('orphan_grace', default=120, min=0,
                help='Seconds a server tagged for a subscriber may exist '
-                    'without a mapping before the reconciler treats it as '
-                    'an orphan (a crash between create and store).'),
+                    'without a mapping before the reconciler acts on it: '
+                    'adopts it for a desktop record still CREATING (a '
+                    'crash between create and store), or else quarantines '
+                    'it as an orphan -- reported, never deleted (see '
+                    'vdesk-manage desktop orphans).'),
     cfg.StrOpt('nova_notification_exchange', default='nova',
                help='oslo.messaging exchange of Nova\'s versioned '
                     'notifications (Nova\'s control_exchange): the engine '

@@ -7,8 +7,11 @@ A subscriber has one desktop -- one Nova instance -- for life:
   carries the plan's tier in ``vdesk:tier``) and image, and its UUID is
   stored the moment Nova answers; the session is BUILDING;
 * later logins: the stored instance is unshelved (or started) -- same
-  UUID; the session is RESTORING. An instance deleted or broken outside
-  the service is rebuilt, and the session says so (``rebuilt``);
+  UUID; the session is RESTORING. An instance deleted outside the
+  service is rebuilt, and the session says so (``rebuilt``); one in ERROR
+  is recovered, never replaced (:mod:`~vdesk_openstack.desktops.recovery`);
+  only :meth:`DesktopManager.replace`, an operator's call, gives a
+  subscriber a blank desktop in its place;
 * logout: the instance is shelved and offloaded (the host is freed, the
   UUID survives); the session is RELEASING until Nova is done, then ends.
 
