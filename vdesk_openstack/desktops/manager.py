@@ -229,7 +229,7 @@ class DesktopManager(object):
             self.store.delete_desktop(desktop['id'], tombstone=(
                 desktop, desktop['instance_id'], 'deleted by an operator'))
             if desktop['instance_id']:
-                self.compute.delete(desktop['instance_id'])
+                self._delete_tombstoned(desktop['instance_id'])
             LOG.info('Desktop of %s deleted (instance %s)', subscriber,
                      desktop['instance_id'])
 
@@ -337,6 +337,18 @@ class DesktopManager(object):
         return (states.RESTORING, True, False, ready,
                 {'status': states.RESTORING, 'recovery': None})
 
+    def _delete_tombstoned(self, instance_id):
+        """Ask Nova to delete a server a tombstone names.
+
+        The deletion is on record: if Nova refuses or cannot be reached
+        now, the reconciler's next pass asks again.
+        """
+        try:
+            self.compute.delete(instance_id)
+        except (exceptions.Busy, exceptions.Unavailable) as e:
+            LOG.warning('Server %s not deleted yet (%s): the engine '
+                        'deletes it later', instance_id, e)
+
     def _drop_instance(self, desktop, fault, tombstone=True):
         """Leave ``desktop`` without an instance; the next step creates one.
 
@@ -348,7 +360,7 @@ class DesktopManager(object):
                   'recovery': None}
         if desktop['instance_id'] and tombstone:
             self.store.replace_instance(desktop, fault, **values)
-            self.compute.delete(desktop['instance_id'])
+            self._delete_tombstoned(desktop['instance_id'])
         else:
             self.store.update_desktop(desktop['id'], **values)
         desktop.update(values)

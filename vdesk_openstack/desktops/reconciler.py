@@ -212,7 +212,10 @@ class Reconciler(object):
                     _task(server) != 'deleting':
                 LOG.warning('Deleting server %s of %s again (%s)', server.id,
                             stone['subscriber'], stone['reason'])
-                self.compute.delete(server.id)
+                try:
+                    self.compute.delete(server.id)
+                except exceptions.Busy:
+                    continue  # e.g. locked: asked again next pass
                 counts['deleted'] += 1
 
     def _tombstoned_server(self, stone, created_before):
