@@ -47,6 +47,8 @@ LOG = logging.getLogger(__name__)
 
 # Desktops whose instance the service itself is changing: not "lost".
 _IN_HAND = (states.CREATING, states.DELETING)
+# Counts of run_once that are repairs (the others wait for an operator).
+_REPAIRS = ('adopted', 'awaiting_login', 'deleted', 'lost', 'stopped')
 
 
 def _stopped(server):
@@ -113,7 +115,7 @@ class Reconciler(object):
         self._bury(now - grace, counts)
         scanned = self._merge(now - grace, counts)
         counts['unrecovered'] = self.store.count_unrecovered()
-        if any(counts.values()):
+        if any(counts[k] for k in _REPAIRS):
             LOG.warning('Reconciler repaired: %(adopted)d adopted, '
                         '%(awaiting_login)d left for the next login, '
                         '%(deleted)d deleted servers deleted again, '
