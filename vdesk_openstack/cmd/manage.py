@@ -8,6 +8,10 @@
         --plan NAME            # [hss] driver = gsup: secrets in the HLR
     vdesk-manage --config-file vdesk.conf plan add NAME --vcpus N \\
         --ram-mb N --disk-gb N --priority TIER [--image REF]
+    vdesk-manage --config-file vdesk.conf desktop orphans [--delete UUID]
+    vdesk-manage --config-file vdesk.conf desktop adopt --imsi IMSI \\
+        --server UUID
+    vdesk-manage --config-file vdesk.conf desktop replace --imsi IMSI
     vdesk-manage config render --target TARGET [--current FILE] \\
         [--keystone-url URL --database-connection URL ...]
     vdesk-manage config kerbside-certificates --kerbside-dir DIR \\
@@ -43,9 +47,11 @@ from oslo_config import cfg
 from oslo_db import exception as db_exc
 
 from vdesk_openstack.aka import milenage
+from vdesk_openstack.cmd import desktop_commands
 from vdesk_openstack import conf as vdesk_conf
 from vdesk_openstack import deploy
 from vdesk_openstack.desktops.db import api as desktops_db
+from vdesk_openstack.desktops import exceptions as desktop_exc
 from vdesk_openstack import hss
 from vdesk_openstack.hss import api
 from vdesk_openstack.hss import exceptions
@@ -147,6 +153,8 @@ def build_parser():
     padd.add_argument('--image', metavar='REF',
                       help='Glance image name or ID of the desktop')
     plan_cmds.add_parser('list', help='list plans')
+
+    desktop_commands.add_parsers(commands)
 
     config = commands.add_parser(
         'config', help='what a deployment sets in each service\'s '
@@ -393,6 +401,8 @@ def run(args):
     action = (args.category, args.action)
     if args.category == 'db':
         result = _db(conf, driver, args)
+    elif args.category == 'desktop':
+        result = desktop_commands.run(conf, args)
     elif action == ('subscriber', 'add'):
         result = _subscriber_add(driver, args)
     elif action == ('subscriber', 'show'):
@@ -415,7 +425,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         run(args)
-    except (exceptions.HssError, CliError) as e:
+    except (exceptions.HssError, desktop_exc.DesktopError, CliError) as e:
         print('vdesk-manage: error: %s' % e, file=sys.stderr)
         return EXIT_USAGE
     except cfg.Error as e:

@@ -38,11 +38,24 @@ desktops_opts = [
                help='Seconds after the subscriber\'s last request after '
                     'which an open session is released (shelve + '
                     'offload). 0 disables idle release.'),
-    cfg.IntOpt('prewarm_timeout', default=300, min=0,
+    cfg.IntOpt('prewarm_timeout', default=60, min=0,
                help='Seconds a desktop pre-warmed after a SIM login may '
                     'wait for its subscriber\'s desktop request before it '
-                    'is released again. 0 disables the release (not '
+                    'is released again. Nothing is charged meanwhile, so '
+                    'keep it short: a device asks for its desktop seconds '
+                    'after its SIM login. 0 disables the release (not '
                     'recommended).'),
+    cfg.IntOpt('prewarm_max_unclaimed', default=3, min=0,
+               help='Most pre-warms of one subscriber that may be released '
+                    'unclaimed (no desktop request followed) within '
+                    'prewarm_window; past it, the subscriber\'s SIM logins '
+                    'pre-warm nothing until the window has passed. Bounds '
+                    'the uncharged running time that repeated SIM logins '
+                    'can get. 0 disables pre-warm.'),
+    cfg.IntOpt('prewarm_window', default=86400, min=1,
+               help='Seconds of the window over which prewarm_max_unclaimed '
+                    'counts unclaimed pre-warms; it starts at the first '
+                    'unclaimed pre-warm.'),
     cfg.IntOpt('build_timeout', default=600, min=10,
                help='Seconds a desktop may take to become ACTIVE after a '
                     'create, unshelve or start before the session is put '
@@ -54,8 +67,11 @@ desktops_opts = [
                     'pass; the pass at start still runs.'),
     cfg.IntOpt('orphan_grace', default=120, min=0,
                help='Seconds a server tagged for a subscriber may exist '
-                    'without a mapping before the reconciler treats it as '
-                    'an orphan (a crash between create and store).'),
+                    'without a mapping before the reconciler acts on it: '
+                    'adopts it for a desktop record still CREATING (a '
+                    'crash between create and store), or else quarantines '
+                    'it as an orphan -- reported, never deleted (see '
+                    'vdesk-manage desktop orphans).'),
     cfg.StrOpt('nova_notification_exchange', default='nova',
                help='oslo.messaging exchange of Nova\'s versioned '
                     'notifications (Nova\'s control_exchange): the engine '

@@ -263,11 +263,15 @@ class Compute(object):
             return None
 
     @_translate
-    def find_desktop_server(self, desktop):
-        """The server created for ``desktop`` (by its metadata), or None."""
+    def find_desktop_server(self, desktop, skip=()):
+        """The server created for ``desktop`` (by its metadata), or None.
+
+        Servers in ``skip`` (ids, e.g. tombstoned ones) are passed over.
+        """
         for server in self._conn.compute.servers(
                 details=True, name='^desktop-%s$' % desktop['subscriber']):
-            if (server.metadata or {}).get(META_DESKTOP) == desktop['id']:
+            if (server.metadata or {}).get(META_DESKTOP) == desktop['id'] \
+                    and server.id not in skip:
                 return server
         return None
 
@@ -344,6 +348,24 @@ class Compute(object):
     def restore(self, server_id):
         """Undo a soft delete (``[DEFAULT] reclaim_instance_interval``)."""
         self._conn.compute.restore_server(server_id)
+
+    @_translate
+    def hard_reboot(self, server_id):
+        """Recreate the guest of a server, from ERROR too.
+
+        Nova refusing it (the state forbids it, or the request fails
+        inside Nova) is :class:`exceptions.Refused`; Nova unreachable
+        stays :class:`exceptions.Unavailable`.
+        """
+        try:
+            self._conn.compute.reboot_server(server_id, 'HARD')
+        except (sdk_exc.ConflictException, sdk_exc.BadRequestException,
+                sdk_exc.NotFoundException) as e:
+            raise exceptions.Refused(str(e)) from None
+        except sdk_exc.HttpException as e:
+            if e.status_code == 500:
+                raise exceptions.Refused(str(e)) from None
+            raise
 
     @_translate
     def shelve(self, server_id):

@@ -82,5 +82,20 @@ class Unusable(Conflict):
                'support')
 
 
+class Unrecoverable(Conflict):
+    """The instance is in ERROR and the service could not bring it back.
+
+    The desktop is not replaced by a blank one: an operator recovers the
+    server or replaces the desktop explicitly.
+    """
+
+    message = ('The desktop failed and could not be recovered; an operator '
+               'has been alerted. Contact support.')
+
+
+class Refused(DesktopError):
+    """Nova refused an action outright (internal, not an answer)."""
+
+
 class DeliveryFailed(DesktopError):
     """A charging record was not accepted by the message bus (internal)."""

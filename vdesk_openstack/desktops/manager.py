@@ -7,8 +7,11 @@ A subscriber has one desktop -- one Nova instance -- for life:
   carries the plan's tier in ``vdesk:tier``) and image, and its UUID is
   stored the moment Nova answers; the session is BUILDING;
 * later logins: the stored instance is unshelved (or started) -- same
-  UUID; the session is RESTORING. An instance deleted or broken outside
-  the service is rebuilt, and the session says so (``rebuilt``);
+  UUID; the session is RESTORING. An instance deleted outside the
+  service is rebuilt, and the session says so (``rebuilt``); one in ERROR
+  is recovered, never replaced (:mod:`~vdesk_openstack.desktops.recovery`);
+  only :meth:`DesktopManager.replace`, an operator's call, gives a
+  subscriber a blank desktop in its place;
 * logout: the instance is shelved and offloaded (the host is freed, the
   UUID survives); the session is RELEASING until Nova is done, then ends.
 
@@ -40,6 +43,8 @@ from vdesk_openstack.desktops import capabilities as caps_mod
 from vdesk_openstack.desktops import charging
 from vdesk_openstack.desktops.db import api as db_api
 from vdesk_openstack.desktops import exceptions
+from vdesk_openstack.desktops import prewarm as prewarm_mod
+from vdesk_openstack.desktops import recovery
 from vdesk_openstack.desktops import states
 from vdesk_openstack.hss import exceptions as hss_exc
 
@@ -189,7 +194,16 @@ class DesktopManager(object):
                          'a session is open' if session is not None
                          else 'it is %s' % desktop['status'])
                 return False
-            values = self._bring_up(desktop, plan, caps, fresh=fresh)[4]
+            if not prewarm_mod.allowed(desktop, db_api.utcnow(), self.conf):
+                LOG.info('Desktop of %s not pre-warmed: %d pre-warms went '
+                         'unclaimed within [desktops] prewarm_window',
+                         subscriber, desktop['unclaimed_prewarms'])
+                return False
+            try:
+                values = self._bring_up(desktop, plan, caps,
+                                        fresh=fresh)[4]
+            except exceptions.Unrecoverable:
+                return False  # alerted; the login gets the 409
             self.store.update_desktop(desktop['id'], **values)
             LOG.info('Desktop of %s pre-warmed', subscriber)
             return True
@@ -205,7 +219,12 @@ class DesktopManager(object):
             return None
 
     def delete(self, subscriber):
-        """Delete the subscriber's instance and mapping (admin)."""
+        """Delete the subscriber's instance and mapping (admin).
+
+        The mapping goes with a tombstone in one transaction before Nova
+        is asked: if the process stops in between, the reconciler finishes
+        the deletion from the tombstone (and deletes nothing else).
+        """
         with self.locks.subscriber(subscriber):
             desktop = self.store.get_desktop(subscriber)
             if desktop is None:
@@ -217,14 +236,46 @@ class DesktopManager(object):
             session = self.store.get_open_session(subscriber)
             if session is not None:
                 self._end(session, desktop, states.CAUSE_ADMIN_RESET)
-            self.store.update_desktop(desktop['id'], status=states.DELETING)
+            self.store.delete_desktop(desktop['id'], tombstone=(
+                desktop, desktop['instance_id'], 'deleted by an operator'))
             if desktop['instance_id']:
-                self.compute.delete(desktop['instance_id'])
-            self.store.delete_desktop(desktop['id'])
+                self._delete_tombstoned(desktop['instance_id'])
             LOG.info('Desktop of %s deleted (instance %s)', subscriber,
                      desktop['instance_id'])
 
+    def replace(self, subscriber):
+        """Give the subscriber a blank desktop (admin): data is lost.
+
+        The only way to a new blank instance for a subscriber whose
+        instance exists: the old one is tombstoned and deleted, and the
+        next login creates a new one from the plan (``rebuilt``).
+        """
+        with self.locks.subscriber(subscriber):
+            desktop = self.store.get_desktop(subscriber)
+            if desktop is None:
+                raise exceptions.DesktopNotFound()
+            if desktop['instance_id']:
+                # As for delete: no console may outlive the server.
+                self.compute.revoke_consoles(desktop['instance_id'])
+            session = self.store.get_open_session(subscriber)
+            if session is not None:
+                self._end(session, desktop, states.CAUSE_ADMIN_RESET)
+            old = desktop['instance_id']
+            self._drop_instance(desktop, 'replaced by an operator')
+            LOG.warning('Desktop of %s replaced by an operator: instance %s '
+                        'deleted, the next login creates a blank one',
+                        subscriber, old)
+            return self.store.get_desktop(subscriber)
+
     # -- internals ----------------------------------------------------------
+    def plan_of(self, subscriber):
+        """The subscriber's plan from the HSS.
+
+        :raises NoPlan: the subscriber has none.
+        :raises Unavailable: the HSS cannot be reached.
+        """
+        return self._plan(subscriber)
+
     def _plan(self, subscriber):
         try:
             plan = self.hss.get_plan(subscriber)
@@ -253,16 +304,15 @@ class DesktopManager(object):
             try:
                 values = self._create_instance(desktop, plan, caps)
             except Exception:
-                # Nothing half-written: the next login starts afresh. Had
-                # Nova created a server after all, it carries this record's
-                # id and the reconciler deletes it as an orphan.
+                # Nothing half-written: the next login starts afresh.
                 self._forget(desktop)
                 raise
             return states.BUILDING, False, False, False, values
         if instance_id is None:
             # A creation cut short after Nova accepted the server: adopt
             # that server, never a second.
-            server = self.compute.find_desktop_server(desktop)
+            server = self.compute.find_desktop_server(
+                desktop, skip=self.store.tombstoned_instances(desktop['id']))
             if server is None:
                 return (states.BUILDING, False, desktop['generation'] > 0,
                         False, self._create_instance(desktop, plan, caps))
@@ -273,17 +323,19 @@ class DesktopManager(object):
             instance_id = server.id
         server = self.compute.get_server(instance_id) if instance_id \
             else None
+        if server is not None and server.status == states.NOVA_ERROR and \
+                not recovery.never_ran(server):
+            # The subscriber's disk is there: bring it back, never a blank.
+            return (states.RESTORING, True, False, False, recovery.recover(
+                self.store, self.compute, desktop, server))
         if server is None or server.status in states.NOVA_LOST:
+            # Deleted, or an ERROR server Nova never ran: nothing to lose.
             LOG.warning('Desktop of %s lost its instance %s (%s): '
                         'rebuilding', desktop['subscriber'], instance_id,
-                        server.status if server else 'deleted')
-            if server is not None:
-                self.compute.delete(instance_id)
-            self.store.update_desktop(
-                desktop['id'], instance_id=None, status=states.CREATING,
-                generation=desktop['generation'] + 1,
-                fault='instance %s was %s' % (
-                    instance_id, 'in ERROR' if server else 'deleted'))
+                        'never ran, in ERROR' if server else 'deleted')
+            self._drop_instance(desktop, 'instance %s was %s' % (
+                instance_id, 'in ERROR' if server else 'deleted'),
+                tombstone=server is not None)
             return (states.BUILDING, False, True, False,
                     self._create_instance(desktop, plan, caps))
         self._check_held(server)
@@ -294,8 +346,37 @@ class DesktopManager(object):
             ready = True
         else:
             self._wake_up(server)
+        # Not in ERROR (any more): nothing left to recover.
         return (states.RESTORING, True, False, ready,
-                {'status': states.RESTORING})
+                {'status': states.RESTORING, 'recovery': None})
+
+    def _delete_tombstoned(self, instance_id):
+        """Ask Nova to delete a server a tombstone names.
+
+        The deletion is on record: if Nova refuses or cannot be reached
+        now, the reconciler's next pass asks again.
+        """
+        try:
+            self.compute.delete(instance_id)
+        except (exceptions.Busy, exceptions.Unavailable) as e:
+            LOG.warning('Server %s not deleted yet (%s): the engine '
+                        'deletes it later', instance_id, e)
+
+    def _drop_instance(self, desktop, fault, tombstone=True):
+        """Leave ``desktop`` without an instance; the next step creates one.
+
+        The old instance, if Nova still has it, is tombstoned in the same
+        transaction and deleted.
+        """
+        values = {'instance_id': None, 'status': states.CREATING,
+                  'generation': desktop['generation'] + 1, 'fault': fault,
+                  'recovery': None}
+        if desktop['instance_id'] and tombstone:
+            self.store.replace_instance(desktop, fault, **values)
+            self._delete_tombstoned(desktop['instance_id'])
+        else:
+            self.store.update_desktop(desktop['id'], **values)
+        desktop.update(values)
 
     def _check_held(self, server):
         if server.status == states.NOVA_RESCUE:
@@ -326,7 +407,10 @@ class DesktopManager(object):
 
     def _forget(self, desktop):
         try:
-            self.store.delete_desktop(desktop['id'])
+            # Had Nova created a server after all, the tombstone makes it
+            # the reconciler's to delete.
+            self.store.delete_desktop(desktop['id'], tombstone=(
+                desktop, None, 'creation failed'))
         except Exception:
             LOG.exception('Desktop record of %s not removed after a failed '
                           'creation; its next login reuses it',
@@ -484,6 +568,8 @@ class DesktopManager(object):
                 self._fail(session, desktop, 'instance %s disappeared'
                            % desktop['instance_id'])
                 return
+        elif server.status == states.NOVA_ERROR and _task(server):
+            pass  # e.g. the hard reboot of a recovery: Nova is on it
         elif server.status in states.NOVA_LOST:
             self._fail(session, desktop, 'instance %s went to %s'
                        % (server.id, server.status))
@@ -538,8 +624,12 @@ class DesktopManager(object):
                     session['subscriber'], reason)
         self.store.update_session(session['id'], status=states.ERROR,
                                   fault=reason[:255])
-        self.store.update_desktop(desktop['id'], status=states.ERROR,
-                                  fault=reason[:255])
+        if desktop.get('recovery') == states.RECOVERY_STARTED:
+            recovery.failed(self.store, desktop, desktop['instance_id'],
+                            reason)
+        else:
+            self.store.update_desktop(desktop['id'], status=states.ERROR,
+                                      fault=reason[:255])
         if session['charging'] == states.CHARGING_STARTED:
             self._end(session, desktop, states.CAUSE_LOST_SERVICE,
                       states.ERROR, reason)
@@ -614,6 +704,12 @@ class DesktopManager(object):
         with self.locks.subscriber(desktop['subscriber']):
             if self.store.get_open_session(desktop['subscriber']):
                 return
+            # Read again under the lock: another engine may have released
+            # it (and counted it) meanwhile.
+            desktop = self.store.get_desktop_by_id(desktop['id'])
+            if desktop is None or desktop['status'] not in (
+                    states.ACTIVE, states.RESTORING, states.BUILDING):
+                return
             server = self.compute.get_server(desktop['instance_id'])
             if server is not None and (
                     _task(server) or
@@ -629,8 +725,9 @@ class DesktopManager(object):
                          desktop['subscriber'])
                 if not self._put_away(server):
                     return  # the next pass tries again
-            self.store.update_desktop(desktop['id'],
-                                      status=states.RELEASED)
+            self.store.update_desktop(
+                desktop['id'], status=states.RELEASED,
+                **prewarm_mod.spent(desktop, db_api.utcnow(), self.conf))
 
     def wait_for(self, subscriber, status, timeout=120.0, interval=0.2):
         """Poll until the open session has ``status`` (sandbox, tests).

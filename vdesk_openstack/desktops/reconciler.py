@@ -1,6 +1,7 @@
 """The reconciler: the database and Nova brought back into agreement.
 
-Three things can leave them apart, and each pass repairs them:
+Several things can leave them apart; each pass repairs what is safe to
+repair and reports the rest:
 
 * a crash between "Nova created the server" and "the mapping stored its
   UUID" leaves a desktop record in CREATING with no instance and a server
@@ -8,12 +9,20 @@ Three things can leave them apart, and each pass repairs them:
   record is older than ``[desktops] orphan_grace`` -- so a login still in
   flight is never disturbed -- the server is adopted; without a server the
   record stays CREATING and the subscriber's next login creates one;
-* a tagged server whose desktop record does not exist (its creation was
-  rolled back or the desktop deleted meanwhile), or whose record maps
-  another instance, is an orphan and is deleted;
+* a server the service deleted (the admin API, a replacement, a failed
+  creation) is named by a tombstone written before Nova was asked; it is
+  deleted again until Nova no longer has it, then the tombstone goes --
+  so a crash in the middle of a deletion is finished here;
+* a tagged server that no mapping names and no tombstone covers is
+  *quarantined*, never deleted: it may hold a subscriber's disk (a
+  database restored from a backup, or an empty one, maps nothing). It is
+  logged and counted on every pass, listed by ``vdesk-manage desktop
+  orphans``, and an operator adopts or deletes it
+  (:mod:`vdesk_openstack.desktops.custody`);
 * an instance deleted or put in ERROR outside the service: the desktop is
   marked ERROR with a fault, an open session is synced (it fails and its
-  charging ends), and the next login rebuilds the instance;
+  charging ends); the next login recovers an ERROR instance
+  (:mod:`vdesk_openstack.desktops.recovery`) and rebuilds a deleted one;
 * an active desktop whose server was stopped, paused, suspended, shelved,
   soft-deleted or rescued outside the service: its session is synced and
   gets its defined outcome (see the manager).
@@ -38,12 +47,26 @@ LOG = logging.getLogger(__name__)
 
 # Desktops whose instance the service itself is changing: not "lost".
 _IN_HAND = (states.CREATING, states.DELETING)
+# Counts of run_once that are repairs (the others wait for an operator).
+_REPAIRS = ('adopted', 'awaiting_login', 'deleted', 'lost', 'stopped')
 
 
 def _stopped(server):
     """Whether a server is stopped or held, with no task running."""
     return not getattr(server, 'task_state', None) and server.status in (
         states.NOVA_STOPPED + (states.NOVA_RESCUE,))
+
+
+def _task(server):
+    return getattr(server, 'task_state', None)
+
+
+def _present(server):
+    """``server`` unless Nova has deleted it (or is about to reclaim it)."""
+    if server is None or server.status in (states.NOVA_DELETED,
+                                           states.NOVA_SOFT_DELETED):
+        return None
+    return server
 
 
 def _created_at(server):
@@ -73,26 +96,42 @@ class Reconciler(object):
         self.conf = conf or manager.conf
 
     def run_once(self):
-        """One pass; returns the counts of repairs by kind."""
-        counts = {'adopted': 0, 'awaiting_login': 0, 'orphans_deleted': 0,
-                  'lost': 0, 'stopped': 0}
+        """One pass; returns the counts of repairs and findings by kind.
+
+        ``quarantined`` (tagged servers without a mapping) and
+        ``unrecovered`` (desktops whose recovery from ERROR failed) wait
+        for an operator: they are counted, and reported at ERROR, on every
+        pass until one acts.
+        """
+        counts = {'adopted': 0, 'awaiting_login': 0, 'deleted': 0,
+                  'quarantined': 0, 'lost': 0, 'stopped': 0,
+                  'unrecovered': 0}
         now = db_api.utcnow()
         grace = datetime.timedelta(seconds=self.conf.desktops.orphan_grace)
         for desktop in self.store.creating_desktops(now - grace):
             outcome = self._settle_creating(desktop)
             if outcome:
                 counts[outcome] += 1
+        self._bury(now - grace, counts)
         scanned = self._merge(now - grace, counts)
-        if any(counts.values()):
+        counts['unrecovered'] = self.store.count_unrecovered()
+        if any(counts[k] for k in _REPAIRS):
             LOG.warning('Reconciler repaired: %(adopted)d adopted, '
                         '%(awaiting_login)d left for the next login, '
-                        '%(orphans_deleted)d orphan servers deleted, '
+                        '%(deleted)d deleted servers deleted again, '
                         '%(lost)d desktops lost outside the service, '
                         '%(stopped)d active desktops stopped outside it',
                         counts)
         else:
             LOG.debug('Reconciler: nothing to repair (%d servers and '
                       'mappings compared)', scanned)
+        if counts['quarantined'] or counts['unrecovered']:
+            LOG.error('Desktops waiting for an operator: %(quarantined)d '
+                      'tagged servers without a mapping (quarantined: list '
+                      'them with "vdesk-manage desktop orphans", then adopt '
+                      'or delete each), %(unrecovered)d desktops whose '
+                      'recovery from ERROR failed (their logins get 409)',
+                      counts)
         return counts
 
     def _merge(self, created_before, counts):
@@ -115,7 +154,7 @@ class Reconciler(object):
             if desktop is None or (server is not None and
                                    server.id < desktop['instance_id']):
                 if compute_mod.META_DESKTOP in (server.metadata or {}):
-                    counts['orphans_deleted'] += self._orphan(
+                    counts['quarantined'] += self._orphan(
                         server, created_before)
                 server = next(servers, None)
             elif server is None or desktop['instance_id'] < server.id:
@@ -141,7 +180,8 @@ class Reconciler(object):
             if desktop is None or desktop['status'] != states.CREATING or \
                     desktop['instance_id'] is not None:
                 return None
-            server = self.compute.find_desktop_server(desktop)
+            server = self.compute.find_desktop_server(
+                desktop, skip=self.store.tombstoned_instances(desktop['id']))
             if server is None:
                 LOG.warning('Desktop of %s stuck in CREATING without a '
                             'server: its next login creates one',
@@ -160,9 +200,49 @@ class Reconciler(object):
                         'an interruption', desktop['subscriber'], server.id)
             return 'adopted'
 
+    # -- servers the service deleted ------------------------------------------
+    def _bury(self, created_before, counts):
+        """Finish the deletions the tombstones name; drop finished ones."""
+        for stone in self.store.tombstones():
+            server = self._tombstoned_server(stone, created_before)
+            if server is None:
+                self.store.remove_tombstone(stone['id'])
+                LOG.info('Server %s of %s (%s) is gone', stone['instance_id']
+                         or 'of desktop %s' % stone['desktop_id'],
+                         stone['subscriber'], stone['reason'])
+            elif server is not False and \
+                    _task(server) != 'deleting':
+                LOG.warning('Deleting server %s of %s again (%s)', server.id,
+                            stone['subscriber'], stone['reason'])
+                try:
+                    self.compute.delete(server.id)
+                except exceptions.Busy:
+                    continue  # e.g. locked: asked again next pass
+                counts['deleted'] += 1
+
+    def _tombstoned_server(self, stone, created_before):
+        """The server ``stone`` names, None when gone, False: leave it."""
+        server = None
+        if stone['instance_id']:
+            server = _present(self.compute.get_server(stone['instance_id']))
+            if server is not None and \
+                    self.store.get_desktop_by_instance(server.id):
+                return None  # mapped again since: not for deletion
+        if server is None and stone['whole_desktop']:
+            if stone['created_at'] > created_before:
+                return False  # a creation in flight may still appear
+            server = _present(self.compute.find_desktop_server(
+                {'id': stone['desktop_id'],
+                 'subscriber': stone['subscriber']}))
+        return server
+
     # -- orphans --------------------------------------------------------------
     def _orphan(self, server, created_before):
-        """Delete ``server`` (tagged, mapped by no desktop) if an orphan."""
+        """Quarantine ``server`` (tagged, mapped by no desktop); 1 if so.
+
+        Never deleted here: only a tombstone says the service deleted it,
+        and the tombstone pass sees to those.
+        """
         desktop_id = server.metadata[compute_mod.META_DESKTOP]
         desktop = self.store.get_desktop_by_id(desktop_id)
         if desktop is not None and (desktop['instance_id'] in (None,
@@ -174,27 +254,14 @@ class Reconciler(object):
         created = _created_at(server)
         if created is None or created > created_before:
             return 0  # too young: a login may be storing it right now
-        subscriber = server.metadata.get(compute_mod.META_SUBSCRIBER)
-        if subscriber:
-            with self.locks.subscriber(subscriber):
-                if not self._still_orphan(desktop_id, server.id):
-                    return 0
-                self.compute.delete(server.id)
-        else:
-            self.compute.delete(server.id)
-        LOG.warning('Deleted orphan server %s of desktop %s (%s)',
-                    server.id, desktop_id,
+        if self.store.tombstoned(server.id, desktop_id):
+            return 0  # deleted by the service: the tombstone pass's
+        LOG.warning('Server %s tagged for desktop %s of %s has no mapping '
+                    '(%s): quarantined, not deleted', server.id, desktop_id,
+                    server.metadata.get(compute_mod.META_SUBSCRIBER, '?'),
                     'no such desktop' if desktop is None
                     else 'the desktop maps %s' % desktop['instance_id'])
         return 1
-
-    def _still_orphan(self, desktop_id, server_id):
-        desktop = self.store.get_desktop_by_id(desktop_id)
-        if desktop is None:
-            return True
-        return desktop['instance_id'] is not None and \
-            desktop['instance_id'] != server_id and \
-            desktop['status'] != states.CREATING
 
     # -- active desktops stopped outside the service -------------------------
     def _stopped(self, desktop):
@@ -256,8 +323,11 @@ class Reconciler(object):
                     desktop['status'] in _IN_HAND:
                 return False
             server = self.compute.get_server(instance_id)
-            if server is not None and server.status not in (
-                    states.NOVA_ERROR, states.NOVA_DELETED):
+            if server is not None and (server.status not in (
+                    states.NOVA_ERROR, states.NOVA_DELETED) or
+                    _task(server)):
+                # Running, or Nova is working on it (the hard reboot of
+                # a recovery): not lost.
                 return False
             fault = reason or 'instance %s was %s outside the service' % (
                 instance_id, 'deleted' if server is None or
@@ -276,6 +346,6 @@ class Reconciler(object):
                 status=states.ERROR, fault=fault[:255])
             if marked:
                 LOG.warning('Desktop of %s marked ERROR: %s; the next '
-                            'login rebuilds it', desktop['subscriber'],
-                            fault)
+                            'login recovers or rebuilds it',
+                            desktop['subscriber'], fault)
             return marked

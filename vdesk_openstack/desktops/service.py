@@ -19,8 +19,12 @@ from vdesk_openstack import hss
 COMPUTE_API_VERSION = '2.91'
 
 
-def build_manager(conf):
-    """The production DesktopManager: Nova through the [nova] user."""
+def build_manager(conf, consoles=True):
+    """The production DesktopManager: Nova through the [nova] user.
+
+    ``consoles``: the manager hands out consoles (vdesk-api), so how they
+    reach desktops is logged; vdesk-manage hands out none.
+    """
     auth = ks_loading.load_auth_from_conf_options(conf, 'nova')
     session = ks_loading.load_session_from_conf_options(conf, 'nova',
                                                         auth=auth)
@@ -33,7 +37,8 @@ def build_manager(conf):
     if nova.endpoint_override:
         options['compute_endpoint_override'] = nova.endpoint_override
     connection = openstack.connection.Connection(session=session, **options)
-    compute.warn_about_spice_path(conf)
+    if consoles:
+        compute.warn_about_spice_path(conf)
     return manager.DesktopManager(
         conf, db_api.DesktopStore(conf), hss.get_driver(conf),
         compute.Compute(connection, conf), locks.SubscriberLocks(conf))

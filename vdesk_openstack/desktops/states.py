@@ -17,6 +17,10 @@ DELETING = 'DELETING'
 DESKTOP_STATES = (CREATING, BUILDING, RESTORING, ACTIVE, RELEASING,
                   RELEASED, ERROR, DELETING)
 
+# Recovery of a desktop whose instance is in ERROR (desktop.recovery).
+RECOVERY_STARTED = 'STARTED'
+RECOVERY_FAILED = 'FAILED'
+
 # Charging progress of a session.
 CHARGING_NONE = 'none'
 CHARGING_STARTED = 'started'
@@ -49,7 +53,8 @@ NOVA_RUNNING = (NOVA_ACTIVE, NOVA_VERIFY_RESIZE)
 # On their way to another status by themselves: waiting is right.
 NOVA_TRANSITIONAL = (NOVA_BUILD, 'REBUILD', 'REBOOT', 'HARD_REBOOT',
                      'MIGRATING', 'RESIZE', 'REVERT_RESIZE', 'PASSWORD')
-# Gone: nothing of the desktop can be used; the next login rebuilds it.
+# Lost to the session: nothing of the desktop can be used now. The next
+# login rebuilds a deleted one and recovers one in ERROR (see recovery).
 NOVA_LOST = (NOVA_ERROR, NOVA_DELETED)
 # Stopped by someone, and brought back by one action of the service.
 NOVA_STOPPED = (NOVA_SHUTOFF, NOVA_SHELVED, NOVA_SHELVED_OFFLOADED,

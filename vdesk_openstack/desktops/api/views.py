@@ -38,6 +38,7 @@ def desktop(record, open_session=None):
         'plan': record['plan'],
         'user_id': record['user_id'],
         'generation': record['generation'],
+        'recovery': record.get('recovery'),
         'fault': record['fault'],
         'created_at': _time(record['created_at']),
         'updated_at': _time(record['updated_at']),

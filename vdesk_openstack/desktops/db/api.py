@@ -32,6 +32,7 @@ def utcnow():
 DESKTOPS = models.Desktop.__table__
 SESSIONS = models.Session.__table__
 OUTBOX = models.ChargingRecord.__table__
+TOMBSTONES = models.Tombstone.__table__
 
 # Deadlocks (Galera certification conflicts among them) are retried by
 # oslo.db; a transaction here has no effect outside the database, so
@@ -66,7 +67,16 @@ def _new_desktop(subscriber, user_id, plan):
     return {'id': str(uuid.uuid4()), 'subscriber': subscriber,
             'user_id': user_id, 'instance_id': None, 'plan': plan,
             'flavor_id': None, 'status': states.CREATING, 'generation': 0,
-            'fault': None, 'created_at': now, 'updated_at': now}
+            'fault': None, 'created_at': now, 'updated_at': now,
+            'recovery': None, 'unclaimed_prewarms': 0,
+            'unclaimed_since': None}
+
+
+def _tombstone(desktop, instance_id, reason, whole_desktop):
+    return {'id': str(uuid.uuid4()), 'desktop_id': desktop['id'],
+            'subscriber': desktop['subscriber'], 'instance_id': instance_id,
+            'whole_desktop': whole_desktop, 'reason': reason[:64],
+            'created_at': utcnow()}
 
 
 def _charge(conn, session_id, from_state, to_state, record, **values):
@@ -257,12 +267,105 @@ class DesktopStore(object):
             marker = page[-1]['instance_id']
 
     @_retry
-    def delete_desktop(self, desktop_id):
+    def delete_desktop(self, desktop_id, tombstone=None):
+        """Delete a desktop and its sessions; True if it existed.
+
+        ``tombstone``: (desktop, instance_id, reason) -- a whole-desktop
+        tombstone written in the same transaction, so every server tagged
+        with the desktop is the service's to delete, even after a crash.
+        """
         with self._db.writer() as session:
+            if tombstone is not None:
+                desktop, instance_id, reason = tombstone
+                session.execute(sa.insert(models.Tombstone).values(
+                    _tombstone(desktop, instance_id, reason, True)))
             session.execute(sa.delete(models.Session).where(
                 models.Session.desktop_id == desktop_id))
             return session.execute(sa.delete(models.Desktop).where(
                 models.Desktop.id == desktop_id)).rowcount == 1
+
+    @_retry
+    def replace_instance(self, desktop, reason, **values):
+        """Tombstone the desktop's instance and update the desktop.
+
+        One transaction: the desktop stops mapping its instance (``values``
+        say what it maps now) exactly when the old instance becomes the
+        service's to delete.
+        """
+        values['updated_at'] = utcnow()
+        with self._db.write() as conn:
+            conn.execute(TOMBSTONES.insert(), _tombstone(
+                desktop, desktop['instance_id'], reason, False))
+            conn.execute(DESKTOPS.update().where(
+                DESKTOPS.c.id == desktop['id']).values(**values))
+
+    @_retry
+    def adopt_desktop(self, desktop_id, subscriber, instance_id, plan,
+                      status):
+        """Record an existing server as ``subscriber``'s desktop.
+
+        No Keystone user yet: the next SIM login binds it.
+
+        :raises Conflict: the subscriber, the id or the instance is taken.
+        """
+        record = dict(_new_desktop(subscriber, None, plan), id=desktop_id,
+                      instance_id=instance_id, status=status)
+        try:
+            with self._db.write() as conn:
+                conn.execute(DESKTOPS.insert(), record)
+        except db_exc.DBDuplicateEntry:
+            raise exceptions.Conflict(
+                'The subscriber, the desktop id or the server is mapped '
+                'already') from None
+        return record
+
+    # -- tombstones -----------------------------------------------------------
+    def tombstones(self, limit=500):
+        """The oldest ``limit`` tombstones."""
+        with self._db.read() as conn:
+            return [_record(TOMBSTONES, row) for row in conn.execute(
+                TOMBSTONES.select().order_by(TOMBSTONES.c.created_at)
+                .limit(limit))]
+
+    def tombstoned(self, instance_id, desktop_id):
+        """Whether a tombstone makes server ``instance_id`` deletable.
+
+        ``desktop_id``: the desktop the server is tagged with.
+        """
+        with self._db.read() as conn:
+            return conn.execute(sa.select(TOMBSTONES.c.id).where(sa.or_(
+                TOMBSTONES.c.instance_id == instance_id,
+                sa.and_(TOMBSTONES.c.desktop_id == desktop_id,
+                        TOMBSTONES.c.whole_desktop.is_(True)))).limit(
+                1)).first() is not None
+
+    def tombstoned_instances(self, desktop_id):
+        """Instances of ``desktop_id`` that tombstones name."""
+        with self._db.read() as conn:
+            return {row[0] for row in conn.execute(
+                sa.select(TOMBSTONES.c.instance_id).where(
+                    TOMBSTONES.c.desktop_id == desktop_id,
+                    TOMBSTONES.c.instance_id.is_not(None)))}
+
+    @_retry
+    def add_tombstone(self, desktop, instance_id, reason,
+                      whole_desktop=False):
+        with self._db.write() as conn:
+            conn.execute(TOMBSTONES.insert(), _tombstone(
+                desktop, instance_id, reason, whole_desktop))
+
+    @_retry
+    def remove_tombstone(self, tombstone_id):
+        with self._db.write() as conn:
+            conn.execute(TOMBSTONES.delete().where(
+                TOMBSTONES.c.id == tombstone_id))
+
+    def count_unrecovered(self):
+        """Desktops whose recovery from ERROR failed (operator's turn)."""
+        with self._db.read() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(
+                DESKTOPS).where(
+                DESKTOPS.c.recovery == states.RECOVERY_FAILED)).scalar()
 
     def unclaimed_desktops(self, before, limit=500):
         """Pre-warmed desktops with no open session since ``before``."""
@@ -394,9 +497,11 @@ class DesktopStore(object):
                         charging=states.CHARGING_STARTED,
                         last_interim_at=now)).rowcount == 1
             if moved:
+                # Up again: any recovery from ERROR has succeeded.
                 conn.execute(DESKTOPS.update()
                              .where(DESKTOPS.c.id == desktop_id)
-                             .values(status=states.ACTIVE, updated_at=now))
+                             .values(status=states.ACTIVE, updated_at=now,
+                                     recovery=None))
                 conn.execute(OUTBOX.insert(), record)
             return moved
 

@@ -23,6 +23,7 @@ class Desktop(Base):
         sa.UniqueConstraint('subscriber', name='uniq_desktops0subscriber'),
         sa.UniqueConstraint('instance_id', name='uniq_desktops0instance_id'),
         sa.Index('ix_desktops_status_updated_at', 'status', 'updated_at'),
+        sa.Index('ix_desktops_recovery', 'recovery'),
     )
 
     id = sa.Column(sa.String(36), primary_key=True)
@@ -40,6 +41,41 @@ class Desktop(Base):
     fault = sa.Column(sa.String(255), nullable=True)
     created_at = sa.Column(sa.DateTime, nullable=False)
     updated_at = sa.Column(sa.DateTime, nullable=False)
+    # Recovery of an instance found in ERROR: NULL, STARTED (Nova was
+    # asked to bring it back) or FAILED (an operator must act; logins get
+    # 409 until then). See vdesk_openstack.desktops.recovery.
+    recovery = sa.Column(sa.String(16), nullable=True)
+    # Pre-warms released unclaimed since ``unclaimed_since`` (the start of
+    # the current [desktops] prewarm_window).
+    unclaimed_prewarms = sa.Column(sa.Integer, nullable=False, default=0,
+                                   server_default='0')
+    unclaimed_since = sa.Column(sa.DateTime, nullable=True)
+
+
+class Tombstone(Base):
+    """A server the service itself deleted (or is deleting).
+
+    Written before Nova is asked to delete, in the transaction that
+    removes (or re-points) the mapping: the reconciler deletes what a
+    tombstone names and nothing else, and removes the tombstone once Nova
+    no longer has the server. ``whole_desktop``: every server tagged with
+    ``desktop_id`` goes (the desktop itself was deleted); otherwise only
+    ``instance_id`` (the desktop lives on with another instance).
+    """
+
+    __tablename__ = 'desktop_tombstones'
+    __table_args__ = (
+        sa.Index('ix_desktop_tombstones_instance_id', 'instance_id'),
+        sa.Index('ix_desktop_tombstones_desktop_id', 'desktop_id'),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    desktop_id = sa.Column(sa.String(36), nullable=False)
+    subscriber = sa.Column(sa.String(15), nullable=False)
+    instance_id = sa.Column(sa.String(36), nullable=True)
+    whole_desktop = sa.Column(sa.Boolean, nullable=False)
+    reason = sa.Column(sa.String(64), nullable=False)
+    created_at = sa.Column(sa.DateTime, nullable=False)
 
 
 class Session(Base):

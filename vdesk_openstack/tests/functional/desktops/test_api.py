@@ -336,3 +336,22 @@ class DesktopApiTest(api_fixture.ApiTestCase):
         self._assert_refused_and_untouched(victim, intruder, (403,))
         self.assertEqual(real['id'],
                          self.store.get_desktop(victim.imsi)['user_id'])
+
+    def test_desktop_that_cannot_be_recovered_is_a_409(self):
+        sub = self.subscribers[1]
+        response = self.call('POST', SESSION, sub, json={})
+        self.assertEqual(202, response.status_code, response.text)
+        uuid = self.wait_for_session(sub, 'ACTIVE')['desktop_id']
+        self.assertEqual(202, self.call('DELETE', SESSION, sub).status_code)
+        self.wait_for_session(sub, None)
+        self._wait_for_status({'id': uuid}, 'SHELVED_OFFLOADED')
+        # ERROR while shelved and offloaded: no host to reboot it on.
+        self.admin_api.post_server_action(
+            uuid, {'os-resetState': {'state': 'error'}})
+        self.assertError(409, self.call('POST', SESSION, sub, json={}),
+                         'operator has been alerted')
+        desktop = self.call('GET', '/v1/desktops/%s' % sub.imsi,
+                            self.admin).json()['desktop']
+        # Not replaced: the same server, waiting for an operator.
+        self.assertEqual((uuid, 'FAILED'), (desktop['desktop_id'],
+                                            desktop['recovery']))

@@ -1,13 +1,15 @@
 """The engine against Nova's real services: repairs, notifications, charging.
 
 * crashes between "Nova created the server" and "the mapping stored it":
-  the reconciler adopts the server, or deletes it when its desktop record
-  does not exist -- no orphan, no duplicate;
+  the reconciler adopts the server, or deletes it when the service deleted
+  its desktop record (a tombstone says so) -- no orphan, no duplicate; a
+  tagged server nothing maps and no tombstone names is quarantined;
 * instances deleted or put in ERROR behind the service's back: found by
   the periodic reconcile in the harness, and by the notification listener
   from a notification Nova produced, relayed through the real RabbitMQ
   (Nova's harness keeps its own notifications in a fake notifier); the
-  next login rebuilds and says so;
+  next login rebuilds a deleted one and says so, and recovers an ERROR
+  one (see test_recovery);
 * charging events through the real RabbitMQ, received by a real
   oslo.messaging notification listener;
 * Nova or Keystone unreachable: 503, nothing half-written, recovery.
@@ -167,9 +169,9 @@ class ReconcilerTest(_EngineTestCase):
         imsi = self.add_subscriber('bronze')
         desktop, server = self.crash_between_create_and_store(imsi)
         counts = self.reconciler.run_once()
-        self.assertEqual({'adopted': 1, 'awaiting_login': 0,
-                          'orphans_deleted': 0, 'lost': 0, 'stopped': 0},
-                         counts)
+        self.assertEqual({'adopted': 1, 'awaiting_login': 0, 'deleted': 0,
+                          'quarantined': 0, 'lost': 0, 'stopped': 0,
+                          'unrecovered': 0}, counts)
         adopted = self.store.get_desktop(imsi)
         self.assertEqual(server['id'], adopted['instance_id'])
         self.assertEqual(desktop['id'], adopted['id'])
@@ -180,13 +182,15 @@ class ReconcilerTest(_EngineTestCase):
         self.assertEqual([server['id']], [s['id'] for s in
                                           self.tagged(imsi)])
 
-    def test_orphan_of_a_missing_record_and_duplicates_are_deleted(self):
-        # A crash after Nova answered, then the record is gone (e.g. an
-        # admin deleted the desktop meanwhile): the server is an orphan.
+    def test_deleted_desktops_server_goes_and_a_duplicate_stays(self):
+        # A crash after Nova answered, then an admin deleted the desktop
+        # meanwhile: its tombstone makes the server the service's to
+        # delete.
         lone = self.add_subscriber('bronze')
         desktop, orphan = self.crash_between_create_and_store(lone)
-        self.store.delete_desktop(desktop['id'])
-        # A second server tagged for a desktop that maps another one.
+        self.manager.delete(lone)
+        # A second server tagged for a desktop that maps another one: it
+        # may hold data, so it is quarantined, not deleted.
         imsi, mapped = self.active_desktop()
         flavor = mapped['flavor_id']
         duplicate = self.compute.create_server(mapped, flavor, self.image_id,
@@ -195,13 +199,12 @@ class ReconcilerTest(_EngineTestCase):
         foreign = self._create_server_with_hints(self._flavor(512, 1), {})
 
         counts = self.reconciler.run_once()
-        self.assertEqual(2, counts['orphans_deleted'])
+        self.assertEqual((1, 1), (counts['deleted'], counts['quarantined']))
         self.assertEqual(0, counts['adopted'] + counts['lost'])
         self._wait_until_deleted(orphan)
-        self._wait_until_deleted({'id': duplicate})
         self.assertEqual([], self.tagged(lone))
-        self.assertEqual([mapped['instance_id']],
-                         [s['id'] for s in self.tagged(imsi)])
+        self.assertEqual(sorted([mapped['instance_id'], duplicate]),
+                         sorted(s['id'] for s in self.tagged(imsi)))
         self.assertEqual('ACTIVE', self.server(foreign['id'])['status'])
         self.assertEqual('ACTIVE', self.server(
             mapped['instance_id'])['status'])
@@ -266,11 +269,12 @@ class ReconcilerTest(_EngineTestCase):
                          [e for e, _ in events])
         self.assertEqual('Lost-Service', events[-1][1]['terminate_cause'])
 
+        # The next login recovers the same server; nothing is rebuilt.
         again = self.manager.login(imsi, 'u', {})
-        self.assertTrue(again['rebuilt'])
+        self.assertFalse(again['rebuilt'])
         self.manager.wait_for(imsi, states.ACTIVE)
-        self._wait_until_deleted({'id': desktop['instance_id']})
-        self.assertEqual(1, len(self.tagged(imsi)))
+        self.assertEqual([desktop['instance_id']],
+                         [s['id'] for s in self.tagged(imsi)])
 
 
 def nova_transport(test):

@@ -13,6 +13,7 @@ import uuid
 
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
+from oslo_config import fixture as config_fixture
 import oslo_messaging
 
 from vdesk_openstack.client import v3aka
@@ -114,6 +115,49 @@ class PrewarmTest(harness.DesktopTestCase):
             project_domain_name=keystone.SUBSCRIBER_DOMAIN)
         self.assertRaises(ks_exc.AuthorizationFailure, ks_session.Session(
             auth=impostor).get_token)
+        time.sleep(3)
+        self.assertEqual('SHELVED_OFFLOADED',
+                         self.server(instance)['status'])
+
+    def release_unclaimed(self, imsi, instance, timeout=60):
+        """Run the engine's periodic pass until the pre-warm is released."""
+        deadline = time.monotonic() + timeout
+        while self.store.get_desktop(imsi)['status'] != states.RELEASED:
+            self.assertLess(time.monotonic(), deadline,
+                            'pre-warm of %s not released' % imsi)
+            time.sleep(0.5)
+            self.manager.periodic()
+        self._wait_for_status({'id': instance}, 'SHELVED_OFFLOADED')
+
+    def test_repeated_sim_logins_get_bounded_free_prewarm(self):
+        imsi, user_id, instance = self.released_desktop()
+        fixture = self.useFixture(config_fixture.Config(self.vconf))
+        fixture.config(group='desktops', prewarm_timeout=1,
+                       prewarm_max_unclaimed=2)
+        for _ in range(2):
+            self.sim_login({})
+            self._wait_for_status({'id': instance}, 'ACTIVE', timeout=60)
+            self.release_unclaimed(imsi, instance)
+        # The budget is spent: more SIM logins run nothing uncharged.
+        for _ in range(2):
+            self.sim_login({})
+        time.sleep(3)
+        self.assertEqual('SHELVED_OFFLOADED',
+                         self.server(instance)['status'])
+        desktop = self.store.get_desktop(imsi)
+        self.assertEqual(states.RELEASED, desktop['status'])
+        self.assertEqual(2, desktop['unclaimed_prewarms'])
+
+        # Asking for the desktop works as ever, charged from ACTIVE on.
+        self.manager.login(imsi, user_id, {})
+        self.manager.wait_for(imsi, states.ACTIVE)
+        self.manager.logout(imsi)
+        self.manager.wait_for(imsi, states.ENDED)
+        self._wait_for_status({'id': instance}, 'SHELVED_OFFLOADED')
+        self.assertEqual(['vdesk.session.start', 'vdesk.session.end'] * 2,
+                         [e for e, _ in self.notifications(imsi)])
+        # A claimed session does not buy new free pre-warms.
+        self.sim_login({})
         time.sleep(3)
         self.assertEqual('SHELVED_OFFLOADED',
                          self.server(instance)['status'])

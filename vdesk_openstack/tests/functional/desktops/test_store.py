@@ -63,7 +63,7 @@ class _StoreTests(object):
         with self.store.engine.connect() as conn:
             context = alembic_migration.MigrationContext.configure(
                 conn, opts={'version_table': db_api.VERSION_TABLE})
-            self.assertEqual('0002', context.get_current_revision())
+            self.assertEqual('0003', context.get_current_revision())
             diff = autogenerate.compare_metadata(context,
                                                  models.Base.metadata)
         self.assertEqual([], diff)

@@ -116,7 +116,9 @@ class ManagerStatesTest(testtools.TestCase):
 
     def test_unclaimed_desktop_still_building_is_not_released(self):
         self.store.get_open_session.return_value = None
-        desktop = dict(self.desktop, status=states.BUILDING)
+        desktop = dict(self.desktop, status=states.BUILDING,
+                       unclaimed_prewarms=0, unclaimed_since=None)
+        self.store.get_desktop_by_id.return_value = desktop
         for server in (_server('BUILD', 'spawning'),
                        _server('ACTIVE', 'unshelving'),
                        _server('SHELVED_OFFLOADED', 'spawning')):
@@ -128,8 +130,10 @@ class ManagerStatesTest(testtools.TestCase):
         self.compute.get_server.return_value = _server('ACTIVE')
         self.manager._release_unclaimed(desktop)
         self.compute.shelve.assert_called_once_with('i1')
+        # Released, and counted against the pre-warm budget.
         self.store.update_desktop.assert_called_once_with(
-            'd1', status=states.RELEASED)
+            'd1', status=states.RELEASED, unclaimed_prewarms=1,
+            unclaimed_since=mock.ANY)
 
     def test_active_session_outcomes(self):
         session = {'id': 's1', 'desktop_id': 'd1', 'status': states.ACTIVE,

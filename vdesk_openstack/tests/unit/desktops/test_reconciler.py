@@ -64,6 +64,10 @@ class ReconcilerTest(testtools.TestCase):
         self.store.creating_desktops.return_value = []
         self.store.desktops_by_instance.return_value = []
         self.store.get_open_session.return_value = None
+        self.store.tombstones.return_value = []
+        self.store.tombstoned.return_value = False
+        self.store.tombstoned_instances.return_value = set()
+        self.store.count_unrecovered.return_value = 0
         self.reconciler = reconciler.Reconciler(self.manager)
 
     def test_created_at(self):
@@ -77,14 +81,46 @@ class ReconcilerTest(testtools.TestCase):
             self.assertIsNone(reconciler._created_at(
                 types.SimpleNamespace(created_at=bad)))
 
-    def test_orphan_deleted_only_after_the_grace(self):
+    def test_orphan_quarantined_after_the_grace_never_deleted(self):
         old, young = _server('old', 'gone-1'), _server('young', 'gone-2',
                                                        age_s=10)
         self.compute.servers_by_id.return_value = [old, young]
         self.store.get_desktop_by_id.return_value = None
         counts = self.reconciler.run_once()
-        self.assertEqual(1, counts['orphans_deleted'])
+        self.assertEqual(1, counts['quarantined'])
+        self.compute.delete.assert_not_called()
+        self.store.tombstoned.assert_called_once_with('old', 'gone-1')
+
+    def test_tombstoned_server_is_deleted_until_gone(self):
+        stone = {'id': 't1', 'desktop_id': 'gone-1', 'subscriber': IMSI,
+                 'instance_id': 'old', 'whole_desktop': True,
+                 'reason': 'deleted by an operator',
+                 'created_at': db_api.utcnow()}
+        self.store.tombstones.return_value = [stone]
+        self.store.tombstoned.return_value = True
+        self.store.get_desktop_by_instance.return_value = None
+        self.store.get_desktop_by_id.return_value = None
+        server = _server('old', 'gone-1')
+        server.task_state = None
+        self.compute.get_server.return_value = server
+        self.compute.servers_by_id.return_value = [server]
+        counts = self.reconciler.run_once()
+        self.assertEqual((1, 0), (counts['deleted'], counts['quarantined']))
         self.compute.delete.assert_called_once_with('old')
+        self.store.remove_tombstone.assert_not_called()
+        # Nova is deleting it: not asked again.
+        server.task_state = 'deleting'
+        self.assertEqual(0, self.reconciler.run_once()['deleted'])
+        self.assertEqual(1, self.compute.delete.call_count)
+        # Gone (a young whole-desktop tombstone waits for the grace).
+        self.compute.get_server.return_value = None
+        self.compute.servers_by_id.return_value = []
+        self.reconciler.run_once()
+        self.store.remove_tombstone.assert_not_called()
+        stone['created_at'] -= datetime.timedelta(seconds=3600)
+        self.compute.find_desktop_server.return_value = None
+        self.reconciler.run_once()
+        self.store.remove_tombstone.assert_called_once_with('t1')
 
     def test_mapped_server_is_never_deleted(self):
         self.compute.servers_by_id.return_value = [_server('i1', 'd1')]
@@ -94,13 +130,13 @@ class ReconcilerTest(testtools.TestCase):
         self.compute.delete.assert_not_called()
         self.store.update_desktop.assert_not_called()
 
-    def test_duplicate_of_a_mapped_desktop_is_deleted(self):
+    def test_duplicate_of_a_mapped_desktop_is_quarantined(self):
         self.compute.servers_by_id.return_value = [
             _server('i1', 'd1'), _server('i2', 'd1')]
         self.store.get_desktop_by_id.return_value = _desktop()
         self.store.desktops_by_instance.return_value = [_desktop()]
-        self.assertEqual(1, self.reconciler.run_once()['orphans_deleted'])
-        self.compute.delete.assert_called_once_with('i2')
+        self.assertEqual(1, self.reconciler.run_once()['quarantined'])
+        self.compute.delete.assert_not_called()
 
     def test_creating_record_adopts_its_server(self):
         creating = _desktop(instance_id=None, status=states.CREATING)
@@ -112,7 +148,7 @@ class ReconcilerTest(testtools.TestCase):
         self.store.update_desktop.return_value = True
         counts = self.reconciler.run_once()
         self.assertEqual((1, 0), (counts['adopted'],
-                                  counts['orphans_deleted']))
+                                  counts['quarantined']))
         self.store.update_desktop.assert_called_once_with(
             'd1', expected_status=states.CREATING, instance_id='i9',
             status=states.BUILDING, fault=None)
@@ -164,8 +200,8 @@ class ReconcilerTest(testtools.TestCase):
         self.assertEqual(['b', 'c'], [
             c.args[0] for c in self.compute.get_server.call_args_list])
         # f is tagged with a desktop that does not exist; e is not ours.
-        self.assertEqual(1, counts['orphans_deleted'])
-        self.compute.delete.assert_called_once_with('f')
+        self.assertEqual(1, counts['quarantined'])
+        self.compute.delete.assert_not_called()
 
     def test_active_desktops_stopped_outside_are_synced(self):
         self.compute.servers_by_id.return_value = [
@@ -205,6 +241,11 @@ class ReconcilerTest(testtools.TestCase):
         self.store.get_desktop_by_instance.return_value = desktop
         self.store.get_desktop_by_id.return_value = desktop
         self.compute.get_server.return_value = _server('i1', 'd1')
+        self.assertFalse(self.reconciler.instance_lost('i1'))
+        # In ERROR while Nova works on it (a recovery's hard reboot).
+        rebooting = _server('i1', 'd1', status='ERROR')
+        rebooting.task_state = 'reboot_started_hard'
+        self.compute.get_server.return_value = rebooting
         self.assertFalse(self.reconciler.instance_lost('i1'))
         self.store.update_desktop.assert_not_called()
 
@@ -320,6 +361,8 @@ class EngineTest(testtools.TestCase):
         eng.manager.store.desktops_by_instance.return_value = []
         eng.manager.store.outbox_batch.return_value = []
         eng.manager.compute.servers_by_id.return_value = []
+        eng.manager.store.tombstones.return_value = []
+        eng.manager.store.count_unrecovered.return_value = 0
         eng.start()
         eng.request_stop()
         eng.stop()
