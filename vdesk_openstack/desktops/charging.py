@@ -43,8 +43,15 @@ class NotConfigured(Exception):
 
 def payload(event_type, session, desktop, plan, duration_s=None,
             cpu_util=None, terminate_cause=None):
-    """The notification payload (Ceilometer's traits)."""
+    """The notification payload (Ceilometer's traits).
+
+    ``record_number`` numbers the session's records 0, 1, 2, ... (Start,
+    Interims, Stop) from the session's count of records queued; the store
+    queues a record only while that count is unchanged.
+    """
     body = {
+        'record_number': (0 if event_type == START
+                          else int(session.get('records') or 0)),
         'session_id': session['id'],
         'subscriber': session['subscriber'],
         'instance_id': desktop['instance_id'],

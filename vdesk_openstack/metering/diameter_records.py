@@ -5,26 +5,21 @@ Each desktop session is one Diameter accounting session: its
 Accounting-Requests with Accounting-Record-Type START_RECORD (2),
 INTERIM_RECORD (3) and STOP_RECORD (4), all with the same Session-Id.
 
-Accounting-Record-Number derives from the event alone (:func:`record_number`),
-never from a counter of the publisher: two notification agents, sharing a
-spool directory or not, give the same record the same number, and two
-records of a session never share one (the pair Session-Id and
-Accounting-Record-Number is the CDF's key to drop a duplicate: a number
-used twice would lose a record). With ``t`` the record's
-Acct-Session-Time in whole seconds (the event's ``duration_s``):
+Accounting-Record-Number is the event's ``record_number`` trait: the
+desktop service numbers each session's records 0 (START), 1, 2, ...
+(INTERIMs) and n + 1 (STOP) in its database, in the same transaction that
+queues the record, so the numbers are consecutive and the same whichever
+notification agent, spool or restart carries a record; the pair Session-Id
+and Accounting-Record-Number is the CDF's key to drop a duplicate.
 
-- START: 0;
-- INTERIM: ``2t + 1``. The desktop service sends one at least a second
-  (``[charging] interim_interval``) after the previous one, so two
-  INTERIMs of a session never share ``t``;
-- STOP: ``2t + 2``, above every INTERIM before it, and -- odd against
-  even -- never equal to an INTERIM, even one whose clock reading came a
-  second after the session's end.
-
-The numbers increase with time but are not consecutive (RFC 6733 section
-9.8.3 asks for uniqueness within the session); they depend on no setting,
-so a publisher whose settings differ from the desktop service's cannot
-repeat one. A session lasting 68 years would overflow them.
+An event without that trait (from a desktop service older than the
+numbering) gets a number derived from the event alone
+(:func:`record_number`), never from a counter of the publisher: with ``t``
+its Acct-Session-Time in whole seconds, START 0, INTERIM ``2t + 1`` (the
+desktop service sends one at least a second after the previous one) and
+STOP ``2t + 2`` (odd against even: never an INTERIM's). Those increase
+but are not consecutive (RFC 6733 section 9.8.3 asks for uniqueness
+within the session).
 
 A record is a plain dict of AVP names to JSON values, spooled as it is and
 encoded by :mod:`.diameter_client` when sent (:func:`encode_avps`). The
@@ -149,7 +144,7 @@ def session_id(identity, vdesk_session):
 
 
 def record_number(event_type, duration_s):
-    """The Accounting-Record-Number of a record; see the module doc."""
+    """The number of a record whose event has no ``record_number``."""
     kind = RECORD_TYPES[event_type]
     if kind == 2:
         return 0
@@ -177,11 +172,15 @@ def record_from_event(event, identity, interim_interval=None):
     else:
         duration = _convert('duration_s', 'Acct-Session-Time', int,
                             traits['duration_s'])
-    number = record_number(event.event_type, duration)
-    if number >= 2 ** 32:
-        raise InvalidEvent('%s event %s: duration_s=%d is too long for an '
-                           'Accounting-Record-Number' % (
-                               event.event_type, event.message_id, duration))
+    if 'record_number' in traits:
+        number = _convert('record_number', 'Accounting-Record-Number', int,
+                          traits['record_number'])
+    else:
+        number = record_number(event.event_type, duration)
+    if not 0 <= number < 2 ** 32:
+        raise InvalidEvent('%s event %s: Accounting-Record-Number %d does '
+                           'not fit 32 bits' % (
+                               event.event_type, event.message_id, number))
     avps = {
         'Session-Id': session_id(identity, vdesk_session),
         'Accounting-Record-Type': RECORD_TYPES[event.event_type],

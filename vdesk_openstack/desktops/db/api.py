@@ -79,12 +79,31 @@ def _tombstone(desktop, instance_id, reason, whole_desktop):
             'created_at': utcnow()}
 
 
+def record_number(record):
+    """The number an outbox row carries (its payload's record_number)."""
+    return json.loads(record['payload']).get('record_number')
+
+
+def _numbered(record):
+    """WHERE and SET of a write that queues ``record``, by its number.
+
+    The number was read with the session; it still being the session's
+    record count proves no other record was queued meanwhile, so no two
+    records of a session share a number.
+    """
+    number = record_number(record)
+    if number is None:
+        return [], {}
+    return [SESSIONS.c.records == number], {'records': number + 1}
+
+
 def _charge(conn, session_id, from_state, to_state, record, **values):
+    where, numbered = _numbered(record)
     moved = conn.execute(
         SESSIONS.update()
         .where(SESSIONS.c.id == session_id,
-               SESSIONS.c.charging == from_state)
-        .values(charging=to_state, **values)).rowcount == 1
+               SESSIONS.c.charging == from_state, *where)
+        .values(charging=to_state, **numbered, **values)).rowcount == 1
     if moved:
         conn.execute(OUTBOX.insert(), record)
     return moved
@@ -409,7 +428,7 @@ class DesktopStore(object):
             'console_type': console_type, 'charging': states.CHARGING_NONE,
             'terminate_cause': None, 'fault': None, 'started_at': now,
             'active_at': None, 'ended_at': None, 'last_seen_at': now,
-            'last_interim_at': None}
+            'last_interim_at': None, 'records': 0}
         try:
             with self._db.write() as conn:
                 if desktop_values:
@@ -486,16 +505,17 @@ class DesktopStore(object):
         charging started, the desktop to ACTIVE, and writes the Start
         ``record`` into the outbox. True for the one caller that did.
         """
+        where, numbered = _numbered(record)
         with self._db.write() as conn:
             moved = conn.execute(
                 SESSIONS.update()
                 .where(SESSIONS.c.id == session_id,
                        SESSIONS.c.is_open.is_(True),
                        SESSIONS.c.status == expected_status,
-                       SESSIONS.c.charging == states.CHARGING_NONE)
+                       SESSIONS.c.charging == states.CHARGING_NONE, *where)
                 .values(status=states.ACTIVE, active_at=now,
                         charging=states.CHARGING_STARTED,
-                        last_interim_at=now)).rowcount == 1
+                        last_interim_at=now, **numbered)).rowcount == 1
             if moved:
                 # Up again: any recovery from ERROR has succeeded.
                 conn.execute(DESKTOPS.update()
@@ -516,6 +536,7 @@ class DesktopStore(object):
             last = SESSIONS.c.last_interim_at.is_(None)
         else:
             last = SESSIONS.c.last_interim_at == last_interim_at
+        where, numbered = _numbered(record)
         with self._db.write() as conn:
             claimed = conn.execute(
                 SESSIONS.update()
@@ -523,8 +544,8 @@ class DesktopStore(object):
                        SESSIONS.c.is_open.is_(True),
                        SESSIONS.c.status == states.ACTIVE,
                        SESSIONS.c.charging == states.CHARGING_STARTED,
-                       last)
-                .values(last_interim_at=now)).rowcount == 1
+                       last, *where)
+                .values(last_interim_at=now, **numbered)).rowcount == 1
             if claimed:
                 conn.execute(OUTBOX.insert(), record)
             return claimed

@@ -115,6 +115,11 @@ class Session(Base):
     ended_at = sa.Column(sa.DateTime, nullable=True)
     last_seen_at = sa.Column(sa.DateTime, nullable=False)
     last_interim_at = sa.Column(sa.DateTime, nullable=True)
+    # Charging records written for the session so far: the next record's
+    # number (Start 0, Interims 1..n, Stop n+1), the same whichever
+    # notification agent or charging protocol carries it.
+    records = sa.Column(sa.Integer, nullable=False, default=0,
+                        server_default='0')
 
 
 class ChargingRecord(Base):

@@ -134,7 +134,7 @@ class ManageCliTest(testtools.TestCase):
                         self.tables('desktops.sqlite'))
         self.assertNotIn('subscribers', self.tables('desktops.sqlite'))
         version = json.loads(self.manage('db', 'version').stdout)
-        self.assertEqual({'revision': '0002', 'desktops_revision': '0003'},
+        self.assertEqual({'revision': '0002', 'desktops_revision': '0004'},
                          version)
         # Again: nothing to do, same answer.
         self.assertEqual('up to date', json.loads(self.manage(
@@ -149,7 +149,7 @@ class ManageCliTest(testtools.TestCase):
         out = json.loads(self.manage('db', 'sync', '--schema',
                                      'desktops').stdout)
         self.assertEqual({'desktops_schema': 'up to date'}, out)
-        self.assertEqual({'desktops_revision': '0003'}, json.loads(
+        self.assertEqual({'desktops_revision': '0004'}, json.loads(
             self.manage('db', 'version', '--schema', 'desktops').stdout))
 
     def test_one_database_holds_both_schemas(self):
@@ -159,7 +159,7 @@ class ManageCliTest(testtools.TestCase):
                     '[database]\nconnection = sqlite:///%s\n'
                     % (db, self.tmp, db))
         self.manage('db', 'sync')
-        self.assertEqual({'revision': '0002', 'desktops_revision': '0003'},
+        self.assertEqual({'revision': '0002', 'desktops_revision': '0004'},
                          json.loads(self.manage('db', 'version').stdout))
         conn = sqlite3.connect(db)
         try:

@@ -63,7 +63,7 @@ class _StoreTests(object):
         with self.store.engine.connect() as conn:
             context = alembic_migration.MigrationContext.configure(
                 conn, opts={'version_table': db_api.VERSION_TABLE})
-            self.assertEqual('0003', context.get_current_revision())
+            self.assertEqual('0004', context.get_current_revision())
             diff = autogenerate.compare_metadata(context,
                                                  models.Base.metadata)
         self.assertEqual([], diff)
@@ -256,15 +256,50 @@ class _StoreTests(object):
                                {'instance_id': None}, None,
                                db_api.utcnow())
 
+    def fresh(self, session):
+        return self.store.get_session(session['id'])
+
+    def numbers(self):
+        return [db_api.record_number(r) for r in self.store.outbox_batch(50)]
+
+    def test_records_are_numbered_0_1_2_and_never_twice(self):
+        session = self.session(self.desktop())
+        self.assertTrue(self.store.charge(
+            session['id'], states.CHARGING_NONE, states.CHARGING_STARTED,
+            self.record(session)))
+        self.store.update_session(session['id'], status=states.ACTIVE)
+        read = self.fresh(session)
+        interim = self.record(read, 'vdesk.session.update')
+        stop = self.record(read, 'vdesk.session.end')
+        self.assertTrue(self.store.charge_interim(
+            session['id'], read['last_interim_at'], db_api.utcnow(),
+            interim))
+        # A Stop built before that interim was queued would repeat its
+        # number: the session ends, its Stop waits for a fresh read.
+        self.assertTrue(self.store.end_session(
+            session['id'], states.CAUSE_USER_REQUEST, charge=stop))
+        self.assertEqual([0, 1], self.numbers())
+        ended = self.store.ended_uncharged_sessions()
+        self.assertEqual([session['id']], [s['id'] for s in ended])
+        self.assertTrue(self.store.charge(
+            session['id'], states.CHARGING_STARTED, states.CHARGING_ENDED,
+            self.record(ended[0], 'vdesk.session.end')))
+        self.assertEqual([0, 1, 2], self.numbers())
+        self.assertEqual(3, self.fresh(session)['records'])
+
     def test_charge_exactly_once_under_threads_with_its_record(self):
         session = self.session(self.desktop())
         workers = 12
         barrier = threading.Barrier(workers)
 
         def claim(to_state, from_state):
+            # Each worker reads the session, as the engine does.
+            record = self.record(self.fresh(session), (
+                'vdesk.session.start' if to_state == states.CHARGING_STARTED
+                else 'vdesk.session.end'))
             barrier.wait()
             return self.store.charge(session['id'], from_state, to_state,
-                                     self.record(session))
+                                     record)
 
         for from_state, to_state in (
                 (states.CHARGING_NONE, states.CHARGING_STARTED),
@@ -289,10 +324,10 @@ class _StoreTests(object):
         barrier = threading.Barrier(workers)
 
         def claim(_):
+            record = self.record(self.fresh(session), 'vdesk.session.update')
             barrier.wait()
             return self.store.charge_interim(
-                session['id'], read, db_api.utcnow(),
-                self.record(session, 'vdesk.session.update'))
+                session['id'], read, db_api.utcnow(), record)
 
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
             wins = list(pool.map(claim, range(workers)))
@@ -303,14 +338,15 @@ class _StoreTests(object):
 
     def test_outbox_keeps_order_until_deleted(self):
         session = self.session(self.desktop())
-        records = [self.record(session, t) for t in (
-            'vdesk.session.start', 'vdesk.session.update',
-            'vdesk.session.end')]
+        records = [self.record(session)]
         self.store.charge(session['id'], states.CHARGING_NONE,
                           states.CHARGING_STARTED, records[0])
         self.store.update_session(session['id'], status=states.ACTIVE)
+        records.append(self.record(self.fresh(session),
+                                   'vdesk.session.update'))
         self.store.charge_interim(session['id'], None, db_api.utcnow(),
                                   records[1])
+        records.append(self.record(self.fresh(session), 'vdesk.session.end'))
         self.assertTrue(self.store.end_session(
             session['id'], states.CAUSE_USER_REQUEST, charge=records[2]))
         # The session is ended: a second end writes nothing.

@@ -73,7 +73,24 @@ class RecordTest(testtools.TestCase):
 
 
 class RecordNumberTest(testtools.TestCase):
-    """Accounting-Record-Number derives from the event alone."""
+    """Accounting-Record-Number: the desktop service's, else the event's."""
+
+    def test_the_desktop_services_number_is_used(self):
+        numbers = []
+        for kind, n, duration in (('start', 0, None), ('update', 1, 300),
+                                  ('update', 2, 601), ('end', 3, 700)):
+            traits = {'record_number': n}
+            if duration is not None:
+                traits['duration_s'] = duration
+            event = events.session_event(kind, 'm%d' % n, 's', '00101',
+                                         **traits)
+            numbers.append(drec.record_from_event(event, 'h', 300)[1][
+                'Accounting-Record-Number'])
+        self.assertEqual([0, 1, 2, 3], numbers)
+        event = events.session_event('update', 'm', 's', '00101',
+                                     duration_s=5, record_number=-1)
+        self.assertRaises(drec.InvalidEvent, drec.record_from_event,
+                          event, 'h', 300)
 
     def number(self, kind, duration):
         return drec.record_number('vdesk.session.' + kind, duration)
@@ -117,7 +134,7 @@ class RecordNumberTest(testtools.TestCase):
                                      duration_s=2 ** 31)
         exc = self.assertRaises(drec.InvalidEvent, drec.record_from_event,
                                 event, 'h', 300)
-        self.assertIn('too long', str(exc))
+        self.assertIn('32 bits', str(exc))
 
 
 class OptionsTest(testtools.TestCase):
