@@ -53,7 +53,7 @@ KEYSTONE_DEFAULTS = {
 # (names of each service's quota API; a cloud without a resource, e.g.
 # Neutron without its L3 plugin, skips it).
 ZERO_QUOTAS = {
-    'compute': ('instances', 'cores', 'ram', 'server_groups',
+    'compute': ('instances', 'cores', 'ram', 'key_pairs', 'server_groups',
                 'server_group_members'),
     'network': ('network', 'subnet', 'port', 'router', 'floatingip',
                 'security_group', 'security_group_rule'),

@@ -79,7 +79,7 @@ class KeystonePolicyTest(testtools.TestCase):
         self.assertEqual({'instances': 0, 'cores': 0, 'ram': 0},
                          rights.zero_quotas('compute', {
                              'instances': 10, 'cores': 20, 'ram': 1,
-                             'key_pairs': 100, 'id': 'p'}))
+                             'metadata_items': 128, 'id': 'p'}))
         self.assertEqual({'network': 0, 'port': 0}, rights.zero_quotas(
             'network', {'network': 100, 'port': 500, 'rbac_policy': 10}))
 
