@@ -169,9 +169,25 @@ function configure_vdesk {
     $VDESK_MANAGE --config-file $VDESK_CONF db sync --schema $schema
 }
 
-# configure_vdesk_keystone() - Enable the aka method in keystone.conf
+# configure_vdesk_keystone() - Enable the aka method in keystone.conf, and
+# Keystone's policy that keeps SIM logins from minting credentials
 function configure_vdesk_keystone {
     _vdesk_configure $KEYSTONE_CONF keystone
+    configure_vdesk_keystone_policy
+}
+
+# configure_vdesk_keystone_policy() - A SIM token creates no application
+# credential, EC2 credential or trust: rules added to Keystone's policy
+# file (the rules it holds already are kept)
+function configure_vdesk_keystone_policy {
+    local policy
+    policy=$(iniget $KEYSTONE_CONF oslo_policy policy_file)
+    policy=${policy:-policy.yaml}
+    if [[ "$policy" != /* ]]; then
+        policy=$KEYSTONE_CONF_DIR/$policy
+    fi
+    _vdesk_render_to $policy keystone-policy --current $policy
+    iniset $KEYSTONE_CONF oslo_policy policy_file $policy
 }
 
 # restart_vdesk_keystone() - Keystone is already running at post-config:
@@ -262,8 +278,9 @@ function configure_vdesk_ceilometer {
     sudo install -d -o $STACK_USER -m 0750 $VDESK_RADIUS_SPOOL_DIR
 }
 
-# create_vdesk_accounts() - The subscriber domain and project; the aka
-# method creates the users (named by IMSI) and their role assignment.
+# create_vdesk_accounts() - The subscriber domain, project and role (one
+# of its own, that no other service grants anything to); the aka method
+# creates the users (named by IMSI) and their role assignment.
 function create_vdesk_accounts {
     get_or_create_domain $VDESK_SUBSCRIBER_DOMAIN \
         "vdesk subscribers (users named by IMSI)"
@@ -272,6 +289,32 @@ function create_vdesk_accounts {
         --description "Project subscriber tokens are scoped to" \
         $VDESK_SUBSCRIBER_PROJECT
     get_or_create_role $VDESK_SUBSCRIBER_ROLE
+    zero_vdesk_subscriber_quotas
+}
+
+# zero_vdesk_subscriber_quotas() - The subscribers' project creates nothing
+# in Nova, Neutron or Cinder, whatever a policy lets its role do (see
+# vdesk_openstack/subscriber_rights.py)
+function zero_vdesk_subscriber_quotas {
+    local project
+    project=$(openstack --os-cloud devstack-system-admin project show \
+        -f value -c id --domain $VDESK_SUBSCRIBER_DOMAIN \
+        $VDESK_SUBSCRIBER_PROJECT)
+    if is_service_enabled n-api; then
+        openstack --os-cloud devstack-admin quota set --instances 0 \
+            --cores 0 --ram 0 --key-pairs 0 --server-groups 0 \
+            --server-group-members 0 $project
+    fi
+    if is_service_enabled neutron-api q-svc; then
+        openstack --os-cloud devstack-admin quota set --networks 0 \
+            --subnets 0 --ports 0 --routers 0 --floating-ips 0 \
+            --secgroups 0 --secgroup-rules 0 $project
+    fi
+    if is_service_enabled c-api; then
+        openstack --os-cloud devstack-admin quota set --volumes 0 \
+            --snapshots 0 --gigabytes 0 --backups 0 \
+            --backup-gigabytes 0 $project
+    fi
 }
 
 # create_vdesk_demo_subscriber() - A plan and a subscriber in the HSS

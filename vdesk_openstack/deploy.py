@@ -13,6 +13,10 @@ decided here, once, from a few facts about the deployment
 ``vdesk-manage config render`` and sets each line it prints; the sandbox
 and other installers can call the functions directly.
 
+What a SIM login may do outside the desktop API -- Keystone's
+``policy.yaml`` (target ``keystone-policy``) and the subscribers' project's
+zero quotas -- is decided in :mod:`vdesk_openstack.subscriber_rights`.
+
 Each ``*_settings`` function returns :class:`Setting` triples. A
 multi-valued option (Nova's ``available_filters``) is several settings
 with the same section and option, in order. ``current`` is what the
@@ -130,7 +134,7 @@ class Deployment(object):
     service_domain: str = 'Default'
     subscriber_domain: str = 'vdesk'
     subscriber_project: str = 'subscribers'
-    subscriber_role: str = 'member'
+    subscriber_role: str = 'vdesk_subscriber'
     challenge_ttl: int = None
     challenges_per_imsi: int = None
     challenges_per_address: int = None
@@ -241,7 +245,8 @@ def vdesk_settings(deployment, current=None):
         ('transport_url', d.transport_url)])
     settings += _settings(desktops_conf.subscribers_group.name, [
         ('subscriber_domain', d.subscriber_domain),
-        ('subscriber_project', d.subscriber_project)])
+        ('subscriber_project', d.subscriber_project),
+        ('subscriber_role', d.subscriber_role)])
     # spice-direct consoles through Kerbside, the token-checking SPICE
     # proxy; unset (or empty, as DevStack passes it), they are not offered.
     settings += _settings(desktops_conf.desktops_group.name, [

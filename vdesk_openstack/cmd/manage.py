@@ -57,10 +57,11 @@ from vdesk_openstack.hss import api
 from vdesk_openstack.hss import exceptions
 from vdesk_openstack.hss import validation
 from vdesk_openstack.metering import parked
+from vdesk_openstack import subscriber_rights
 
 EXIT_USAGE = 2
 SCHEMAS = ('all', 'hss', 'desktops')
-YAML_TARGETS = ('event-pipeline', 'event-definitions')
+YAML_TARGETS = ('event-pipeline', 'event-definitions', 'keystone-policy')
 # qemu.conf lines ("option = value") of a hypervisor serving SPICE over TLS.
 QEMU_TARGET = 'qemu-spice-tls'
 # Secrets may come from the environment rather than the command line,
@@ -163,8 +164,8 @@ def build_parser():
     render = config_cmds.add_parser(
         'render', help='print "section option value" lines (ini targets), '
         'a YAML document (Ceilometer\'s event pipeline and definitions, '
-        'Kerbside\'s sources, Nova\'s policy) or NAME=value lines '
-        '(Kerbside\'s settings)')
+        'Keystone\'s policy, Kerbside\'s sources, Nova\'s policy) or '
+        'NAME=value lines (Kerbside\'s settings)')
     render.add_argument('--target', required=True,
                         choices=(deploy.TARGETS + YAML_TARGETS +
                                  deploy.KERBSIDE_TARGETS + (QEMU_TARGET,)))
@@ -294,6 +295,10 @@ def _config_render(args):
         elif args.target == 'event-pipeline':
             print(deploy.dump_yaml(deploy.event_pipeline(
                 deployment, deploy.read_yaml(args.current))), end='')
+        elif args.target == 'keystone-policy':
+            print(deploy.dump_yaml(subscriber_rights.keystone_policy(
+                deployment.subscriber_role,
+                deploy.read_yaml(args.current))), end='')
         elif args.target == 'event-definitions':
             print(deploy.dump_yaml(deploy.event_definitions(
                 deploy.read_yaml(args.current))), end='')

@@ -22,9 +22,18 @@ aka_opts = [
                help='Project (name, in subscriber_domain) on which new '
                     'subscriber users get subscriber_role, so their tokens '
                     'can be scoped to it. The deployment creates it.'),
-    cfg.StrOpt('subscriber_role', default='member',
+    cfg.StrOpt('subscriber_role', default='vdesk_subscriber',
                help='Role granted to a subscriber user on '
-                    'subscriber_project when it is created.'),
+                    'subscriber_project at its SIM logins (checked once '
+                    'per Keystone process and user). Give it a role of its '
+                    'own, that no other service\'s policy grants anything '
+                    'to (not member or reader), so a SIM login gives no '
+                    'power in Nova, Neutron, Glance or Cinder; the '
+                    'deployment creates it, and the policy file rendered '
+                    'by "vdesk-manage config render --target '
+                    'keystone-policy" keeps its holders from minting '
+                    'application credentials, EC2 credentials or trusts. '
+                    'Set the same value in vdesk.conf\'s [vdesk_aka].'),
     cfg.IntOpt('challenge_ttl', default=60, min=1, max=3600,
                help='Seconds an AKA challenge stays valid. A challenge is '
                     'valid once, for the IMSI it was issued to, on any '

@@ -225,7 +225,8 @@ subscribers_group = cfg.OptGroup(
     help='Who is a subscriber, for the desktop API. Set these to the same '
          'values as the [vdesk_aka] options of keystone.conf: the "aka" '
          'auth method creates subscriber users (named by IMSI) in '
-         'subscriber_domain and grants them a role on subscriber_project.')
+         'subscriber_domain and grants them subscriber_role on '
+         'subscriber_project.')
 
 subscribers_opts = [
     cfg.StrOpt('subscriber_domain', default='vdesk',
@@ -236,6 +237,13 @@ subscribers_opts = [
                help='Project (name, in subscriber_domain) subscriber tokens '
                     'are scoped to. Subscriber calls of the desktop API need '
                     'a token scoped to it.'),
+    cfg.StrOpt('subscriber_role', default='vdesk_subscriber',
+               help='Role subscriber tokens carry on subscriber_project '
+                    '(keystone.conf\'s [vdesk_aka] subscriber_role). '
+                    'Subscriber calls of the desktop API need it, and a '
+                    'token whose authentication methods include "aka" (a '
+                    'SIM login): an application credential, a password or '
+                    'a trust of a subscriber user gets 403.'),
 ]
 
 NOVA_GROUP = 'nova'

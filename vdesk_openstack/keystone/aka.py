@@ -300,11 +300,25 @@ class Aka(base.AuthMethodHandler):
         return user['id']
 
     def _ensure_grant(self, user_id, domain_id):
+        """Give the user subscriber_role on subscriber_project.
+
+        Checked at the first login a process sees, so users created under
+        another role (``member``, before vdesk_subscriber) get the
+        configured one at their next login; removing the old role is the
+        operator's step (see the upgrade notes).
+        """
         opts = CONF.vdesk_aka
         project = PROVIDERS.resource_api.get_project_by_name(
             opts.subscriber_project, domain_id)
-        role = PROVIDERS.role_api.get_unique_role_by_name(
-            opts.subscriber_role)
+        try:
+            role = PROVIDERS.role_api.get_unique_role_by_name(
+                opts.subscriber_role)
+        except exception.RoleNotFound:
+            LOG.error('The subscriber role "%s" ([vdesk_aka] '
+                      'subscriber_role) does not exist: create it, e.g. '
+                      '"openstack role create %s"', opts.subscriber_role,
+                      opts.subscriber_role)
+            raise
         roles = PROVIDERS.assignment_api.get_roles_for_user_and_project(
             user_id, project['id'])
         if role['id'] not in roles:

@@ -53,6 +53,7 @@ from vdesk_openstack.sandbox import keystone
 from vdesk_openstack.sandbox import net
 from vdesk_openstack.sandbox import private
 from vdesk_openstack.sandbox import procs
+from vdesk_openstack import subscriber_rights
 
 LOG = logging.getLogger(__name__)
 
@@ -134,6 +135,7 @@ class Cloud(object):
         self._databases = []
         self._admin = None
         self.urls = {}
+        self.subscriber_project_id = None
 
     # -- helpers --------------------------------------------------------------
     @contextlib.contextmanager
@@ -237,6 +239,7 @@ class Cloud(object):
                 self._register_image()
             with self._phase('nova'):
                 self._start_nova()
+                self._zero_subscriber_quotas()
             with self._phase('kerbside'):
                 self.kerbside = kerbside_mod.start(self)
                 self._install_spice_certificates()
@@ -641,6 +644,28 @@ class Cloud(object):
                    {'set_metadata': {'metadata': {'vdesk_pool': 'true'}}})
         self._nova('POST', '/os-aggregates/%s/action' % aggregate['id'],
                    {'add_host': {'host': COMPUTE_HOST}})
+
+    def _zero_subscriber_quotas(self):
+        """The subscribers' project can create nothing in Nova or Neutron.
+
+        Their role is granted nothing there either: the quotas hold even
+        where a policy would let a subscriber token create something.
+        """
+        url = self.keystone_url
+        domain = self._admin.get(url + '/domains', params={
+            'name': keystone.SUBSCRIBER_DOMAIN}).json()['domains'][0]
+        project = self._admin.get(url + '/projects', params={
+            'name': keystone.SUBSCRIBER_PROJECT,
+            'domain_id': domain['id']}).json()['projects'][0]['id']
+        path = '/os-quota-sets/%s' % project
+        current = self._nova('GET', path)['quota_set']
+        self._nova('PUT', path, {'quota_set': subscriber_rights.zero_quotas(
+            'compute', current)})
+        path = '%s/v2.0/quotas/%s' % (self.urls['network'], project)
+        current = self._admin.get(path).json()['quota']
+        self._admin.put(path, json={'quota': subscriber_rights.zero_quotas(
+            'network', current)})
+        self.subscriber_project_id = project
 
     def _nova(self, method, path, body=None, ok=(200, 201, 202, 204)):
         response = self._admin.request(

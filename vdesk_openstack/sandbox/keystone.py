@@ -18,13 +18,16 @@ import textwrap
 from keystoneauth1.identity import v3
 from keystoneauth1 import session as ks_session
 
+from vdesk_openstack import deploy
 from vdesk_openstack.sandbox import net
 from vdesk_openstack.sandbox import private
+from vdesk_openstack import subscriber_rights
 
 ADMIN_PASSWORD = 'sandbox-admin'  # nosec: loopback sandbox only
 
 SUBSCRIBER_DOMAIN = 'vdesk'
 SUBSCRIBER_PROJECT = 'subscribers'
+SUBSCRIBER_ROLE = 'vdesk_subscriber'
 
 
 def _bin(name):
@@ -62,6 +65,8 @@ class KeystoneDeployment(object):
                                     'sqlite:///%s/keystone.sqlite' % workdir)
         self.vdesk_config_file = vdesk_config_file
         self.config_file = os.path.join(workdir, 'keystone.conf')
+        # Keystone's policy: SIM logins mint no credential.
+        self.policy_file = os.path.join(workdir, 'policy.yaml')
         self.challenge_ttl = challenge_ttl
         # More [vdesk_aka] options (e.g. the challenge rate bounds).
         self.aka_options = dict(aka_options or {})
@@ -113,24 +118,29 @@ class KeystoneDeployment(object):
                 [auth]
                 methods = password,token,application_credential,aka
                 additional_primary_auth_methods = aka
+                [oslo_policy]
+                policy_file = {policy}
                 [vdesk_aka]
                 vdesk_config_file = {vdesk}
                 subscriber_domain = {domain}
                 subscriber_project = {project}
-                subscriber_role = member
+                subscriber_role = {role}
                 challenge_ttl = {ttl}
                 ''').format(w=w, vdesk=self.vdesk_config_file,
                             db=self.database_connection,
+                            policy=self.policy_file,
                             domain=SUBSCRIBER_DOMAIN,
                             project=SUBSCRIBER_PROJECT,
+                            role=SUBSCRIBER_ROLE,
                             **aka))
             for name, value in sorted(extra.items()):
                 f.write('%s = %s\n' % (name, value))
             f.write(notifications)
 
     def setup(self, public_url='http://127.0.0.1/v3'):
-        """Create the database, keys and the bootstrap admin."""
+        """Create the database, keys, policy and the bootstrap admin."""
         self.write_config()
+        self.write_policy()
         user = ['--keystone-user', str(os.getuid()),
                 '--keystone-group', str(os.getgid())]
         self._manage('db_sync')
@@ -142,6 +152,12 @@ class KeystoneDeployment(object):
         self._manage('bootstrap', '--bootstrap-password', ADMIN_PASSWORD,
                      '--bootstrap-public-url', public_url,
                      '--bootstrap-region-id', 'RegionOne')
+
+    def write_policy(self):
+        """Keystone's policy.yaml, as ``--target keystone-policy`` renders."""
+        with open(self.policy_file, 'w') as f:
+            f.write(deploy.dump_yaml(subscriber_rights.keystone_policy(
+                SUBSCRIBER_ROLE)))
 
     def start(self, workers=2, threads=4, port=None, **aka_overrides):
         """Serve Keystone on a free port.
@@ -186,8 +202,16 @@ class KeystoneDeployment(object):
         return ks_session.Session(auth=auth)
 
     def create_subscriber_project(self, url):
-        """Create the subscriber domain and project (the deployment's job)."""
+        """Create the subscriber domain, project and role.
+
+        The deployment's job; the aka method creates only the users and
+        their role assignment.
+        """
         sess = self.admin_session(url)
+        sess.post(url + '/roles', json={'role': {
+            'name': SUBSCRIBER_ROLE,
+            'description': 'vdesk subscribers: the desktop API, nothing '
+                           'else'}})
         domain = sess.post(url + '/domains', json={'domain': {
             'name': SUBSCRIBER_DOMAIN,
             'description': 'vdesk subscribers (users named by IMSI)'}}

@@ -12,6 +12,7 @@ import uuid
 import sqlalchemy as sa
 
 from vdesk_openstack import conf as vdesk_conf
+from vdesk_openstack import deploy
 from vdesk_openstack import hss
 from vdesk_openstack.sandbox import aio
 from vdesk_openstack.sandbox import keystone
@@ -37,6 +38,29 @@ def start_keystone(deployment, workers=1, vdesk_config_file=None,
         f.write('[vdesk_aka]\n')
         for name, value in aka_options.items():
             f.write('%s = %s\n' % (name, value))
+    original, deployment.config_file = deployment.config_file, path
+    try:
+        return deployment.start(workers=workers)
+    finally:
+        deployment.config_file = original
+
+
+def start_keystone_with_policy(deployment, policy, workers=1):
+    """Another Keystone server of ``deployment`` with its own policy.
+
+    ``policy`` (rule -> check string) replaces the deployment's Keystone
+    policy file on this server: ``{}`` gives Keystone's defaults, as a
+    deployment that installs no policy file runs.
+    """
+    name = 'keystone-%s' % uuid.uuid4().hex[:8]
+    policy_file = os.path.join(deployment.workdir, name + '-policy.yaml')
+    with open(policy_file, 'w') as f:
+        f.write(deploy.dump_yaml(policy))
+    path = os.path.join(deployment.workdir, name + '.conf')
+    deployment.write_config(path)
+    with open(path, 'a') as f:
+        # A second [oslo_policy] section: later values win.
+        f.write('[oslo_policy]\npolicy_file = %s\n' % policy_file)
     original, deployment.config_file = deployment.config_file, path
     try:
         return deployment.start(workers=workers)

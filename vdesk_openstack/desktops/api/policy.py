@@ -19,12 +19,14 @@ class Enforcer(object):
         # the subscriber rule, and the API's own check.
         self.subscriber_domain = conf.vdesk_aka.subscriber_domain
         self.subscriber_project = conf.vdesk_aka.subscriber_project
+        self.subscriber_role = conf.vdesk_aka.subscriber_role
 
     def authorize(self, rule, context, target=None):
         """Raise :class:`faults.Forbidden` unless ``context`` may ``rule``."""
         target = target if target is not None else {
             'subscriber_domain': self.subscriber_domain,
             'subscriber_project': self.subscriber_project,
+            'subscriber_role': self.subscriber_role,
             'project_id': context.project_id, 'user_id': context.user_id}
         try:
             self._enforcer.authorize(rule, target, context, do_raise=True)

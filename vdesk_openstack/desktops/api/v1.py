@@ -25,6 +25,8 @@ MAX_BODY_BYTES = 64 * 1024
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 CONSOLE_FORMATS = ('json', 'vv')
+# Keystone's SIM (3GPP AKA) authentication method.
+SIM_METHOD = 'aka'
 
 
 # -- input ------------------------------------------------------------------
@@ -100,12 +102,18 @@ class API(object):
         """Authorize a subscriber call; return (IMSI, Keystone user id).
 
         The policy rule says who is a subscriber and may be widened by an
-        operator; the domain and project are checked here as well, so no
-        policy file can let another domain's user act as a subscriber.
-        The manager then checks the desktop's binding to the user id.
+        operator; the domain, the project and the SIM login are checked
+        here as well, so no policy file can let another domain's user, or
+        a credential that outlives the SIM (an application credential, a
+        password, a trust), act as a subscriber. The manager then checks
+        the desktop's binding to the user id.
         """
         context = request.environ['vdesk.context']
         self.enforcer.authorize(rule, context)
+        if SIM_METHOD not in context.auth_methods:
+            raise faults.Forbidden(
+                'Only a SIM login opens a desktop: the token must come from '
+                'the "%s" authentication method' % SIM_METHOD)
         if context.user_domain_name != self._domain or \
                 context.project_domain_name != self._domain or \
                 context.project_name != self._project or \

@@ -38,6 +38,7 @@ from vdesk_openstack import deploy
 from vdesk_openstack.sandbox import aio
 from vdesk_openstack.sandbox import kerbside
 from vdesk_openstack.sandbox import keystone
+from vdesk_openstack import subscriber_rights
 from vdesk_openstack.tests import services
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -470,6 +471,12 @@ class DevstackPluginTest(services.ServiceTestCase):
         self.assertEqual(45, conf.vdesk_aka.challenge_ttl)
         self.assertEqual(self.path('etc-vdesk', 'vdesk.conf'),
                          conf.vdesk_aka.vdesk_config_file)
+        self.assertEqual('vdesk_subscriber', conf.vdesk_aka.subscriber_role)
+        # Keystone's policy: the SIM token mints no credential.
+        policy_file = self.path('keystone', 'policy.yaml')
+        self.assertEqual([policy_file], raw['oslo_policy']['policy_file'])
+        self.assertEqual(subscriber_rights.keystone_policy(
+            'vdesk_subscriber'), deploy.read_yaml(policy_file))
 
     def check_nova_conf(self):
         path = self.path('nova.conf')
@@ -542,6 +549,7 @@ class DevstackPluginTest(services.ServiceTestCase):
         self.assertEqual(1, len(get('/projects', name=self.project,
                                     domain_id=domains[0]['id'])[
             'projects']))
+        self.assertIn('vdesk_subscriber', roles.values())
         # The service user's password works, as keystonemiddleware will
         # use it.
         auth = v3.Password(auth_url=url, username=self.user,

@@ -169,7 +169,7 @@ class GsupKeystoneTest(testtools.TestCase):
         accepted = self.record_sqns(auth, sub)
         ref = self.login(sub, plugin=auth)
         self.assertEqual(sub.imsi, ref.username)
-        self.assertIn('member', ref.role_names)
+        self.assertEqual(['vdesk_subscriber'], ref.role_names)
         # The vector the USIM accepted is the one osmo-hlr issued last.
         self.assertEqual([self.hlr.get_sqn(sub.imsi)], accepted)
         self.assertEqual('silver', self.driver.get_plan(sub.imsi).name)

@@ -145,7 +145,7 @@ class KeystoneAkaTest(testtools.TestCase):
         ref = self.login(sub)
         self.assertEqual(sub.imsi, ref.username)
         self.assertEqual('subscribers', ref.project_name)
-        self.assertIn('member', ref.role_names)
+        self.assertEqual(['vdesk_subscriber'], ref.role_names)
         self.assertTrue(self.user_exists(sub.imsi))
         second = self.login(sub)
         self.assertEqual(ref.user_id, second.user_id)

@@ -27,6 +27,7 @@ from xml.etree import ElementTree
 
 from keystoneauth1 import session as ks_session
 import psutil
+import requests
 import sqlalchemy
 import testtools
 
@@ -121,6 +122,7 @@ class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
                            capabilities=CAPABILITIES)
         sim = ks_session.Session(auth=auth)
         sim.get_token()
+        self.sim = sim
         return http.DesktopClient(sim)
 
     def _login(self, after_boot):
@@ -145,6 +147,7 @@ class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
         self.assertFalse(session['restored'])
         self.assertEqual(1, boot)
         self._assert_redirected_devices(server_id)
+        self._assert_sim_token_has_no_openstack_powers(server_id)
 
         # The subscriber's SPICE client: every channel comes up.
         text = client.console('spice-direct', vv=True)
@@ -228,6 +231,56 @@ class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
                   for c in devices.findall('channel')
                   if c.get('type') == 'spicevmc']
         self.assertIn('com.redhat.spice.0', agents)
+
+    # -- a subscriber is no tenant -------------------------------------------
+    def _assert_sim_token_has_no_openstack_powers(self, server_id):
+        """Nova, Neutron, Glance: 403 to the SIM token; zero quotas."""
+        token = self.sim.get_token()
+        nova = self.cloud.nova_url
+        headers = {'X-Auth-Token': token,
+                   'OpenStack-API-Version': 'compute 2.99'}
+
+        def call(method, url, body=None):
+            return requests.request(method, url, json=body, timeout=60,
+                                    headers=headers)
+
+        # Refused before Nova looks at the body: Keystone's default policy
+        # gave member the right to boot (this flavor does not exist).
+        response = call('POST', nova + '/servers', {'server': {
+            'name': 'uncharged', 'flavorRef': 'no-such-flavor',
+            'imageRef': self.cloud.image_id, 'networks': 'none'}})
+        self.assertEqual(403, response.status_code, response.text)
+        for path in ('/servers', '/servers/detail'):
+            response = call('GET', nova + path)
+            self.assertEqual(403, response.status_code,
+                             '%s: %s' % (path, response.text))
+        # Key pairs belong to the user, not the project: the quota holds.
+        headers['OpenStack-API-Version'] = 'compute 2.91'
+        response = call('POST', nova + '/os-keypairs',
+                        {'keypair': {'name': 'mine'}})
+        self.assertEqual(403, response.status_code, response.text)
+        headers['OpenStack-API-Version'] = 'compute 2.99'
+        response = call('DELETE', nova + '/servers/' + server_id)
+        self.assertIn(response.status_code, (403, 404), response.text)
+        self.assertEqual('ACTIVE', self.cloud.server(server_id)['status'])
+        # Neutron checks quotas before policy: the zero quota answers.
+        network = self.cloud.urls['network'] + '/v2.0/networks'
+        response = call('POST', network, {'network': {'name': 'mine'}})
+        self.assertIn(response.status_code, (403, 409), response.text)
+        response = call('POST', self.cloud.urls['image'] + '/v2/images',
+                        {'name': 'mine', 'disk_format': 'raw',
+                         'container_format': 'bare'})
+        self.assertEqual(403, response.status_code, response.text)
+
+        project = self.cloud.subscriber_project_id
+        quotas = self.cloud._admin.get(
+            '%s/os-quota-sets/%s' % (nova, project)).json()['quota_set']
+        self.assertEqual((0, 0, 0, 0), (quotas['instances'], quotas['cores'],
+                                        quotas['ram'], quotas['key_pairs']))
+        quotas = self.cloud._admin.get('%s/v2.0/quotas/%s' % (
+            self.cloud.urls['network'], project)).json()['quota']
+        self.assertEqual((0, 0, 0), (quotas['network'], quotas['subnet'],
+                                     quotas['port']))
 
     # -- Kerbside -------------------------------------------------------------
     def _assert_points_at_kerbside(self, text, server_id):

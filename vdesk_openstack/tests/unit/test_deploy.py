@@ -73,6 +73,7 @@ class DeployTest(testtools.TestCase):
                          conf.coordination.backend_url)
         self.assertEqual('subs', conf.vdesk_aka.subscriber_domain)
         self.assertEqual('desk', conf.vdesk_aka.subscriber_project)
+        self.assertEqual('vdesk_subscriber', conf.vdesk_aka.subscriber_role)
         values = as_dict(settings)
         self.assertEqual(['http://10.0.0.5/identity/v3'],
                          values[('nova', 'auth_url')])
@@ -105,6 +106,7 @@ class DeployTest(testtools.TestCase):
         conf = self.load(settings, 'k.conf', aka_conf.register_opts)
         self.assertEqual('subs', conf.vdesk_aka.subscriber_domain)
         self.assertEqual('desk', conf.vdesk_aka.subscriber_project)
+        self.assertEqual('vdesk_subscriber', conf.vdesk_aka.subscriber_role)
         self.assertEqual(30, conf.vdesk_aka.challenge_ttl)
         self.assertEqual(10, conf.vdesk_aka.challenges_per_imsi)  # default
         self.assertNotIn(('vdesk_aka', 'challenges_per_imsi'), values)

@@ -54,19 +54,23 @@ class ApiTestCase(harness.DesktopTestCase):
         cls.state_dir = cls.keystone.workdir
         cls.sims = [cls.keystone.provision(plan='bronze')
                     for _ in range(cls.subscriber_count)]
-        cls.subscribers = []
-        for index, sim in enumerate(cls.sims):
-            auth = v3aka.V3Aka(
-                cls.keystone.url, imsi=sim.imsi, k=sim.k, opc=sim.opc,
-                project_name=keystone.SUBSCRIBER_PROJECT,
-                project_domain_name=keystone.SUBSCRIBER_DOMAIN,
-                usim_state_file=os.path.join(cls.state_dir,
-                                             'usim-%d.json' % index))
-            token = ks_session.Session(auth=auth).get_token()
-            cls.subscribers.append(Caller('subscriber-%d' % index, token,
-                                          sim.imsi))
+        cls.subscribers = [
+            Caller('subscriber-%d' % index, cls.sim_login(index), sim.imsi)
+            for index, sim in enumerate(cls.sims)]
         admin = cls.keystone.deployment.admin_session(cls.keystone.url)
         cls.admin = Caller('admin', admin.get_token())
+
+    @classmethod
+    def sim_login(cls, index, url=None):
+        """A SIM login of subscriber ``index``: its token."""
+        sim = cls.sims[index]
+        auth = v3aka.V3Aka(
+            url or cls.keystone.url, imsi=sim.imsi, k=sim.k, opc=sim.opc,
+            project_name=keystone.SUBSCRIBER_PROJECT,
+            project_domain_name=keystone.SUBSCRIBER_DOMAIN,
+            usim_state_file=os.path.join(cls.state_dir,
+                                         'usim-%d.json' % index))
+        return ks_session.Session(auth=auth).get_token()
 
     def setUp(self):
         # Consoles: SPICE (spice-html5, spice-direct) besides VNC.

@@ -11,6 +11,8 @@ import configparser
 from unittest import mock
 
 from vdesk_openstack.desktops import states
+from vdesk_openstack.sandbox import keystone
+from vdesk_openstack.tests import aka_keystone
 from vdesk_openstack.tests.functional.desktops import api_fixture
 
 NATIVE = {'client': 'native', 'display': {'protocol': 'spice'},
@@ -314,7 +316,8 @@ class DesktopApiTest(api_fixture.ApiTestCase):
         self._assert_refused_and_untouched(victim, intruder, (403,))
 
         # 3. The right domain and project, the right name -- another user:
-        # the victim's user renamed, another user renamed to its IMSI.
+        # the victim's user renamed, another user renamed to its IMSI,
+        # which the victim's SIM login now gives a token of.
         project = admin.get(url + '/projects', params={
             'name': 'subscribers', 'domain_id': vdesk_domain}).json()[
             'projects'][0]
@@ -331,8 +334,12 @@ class DesktopApiTest(api_fixture.ApiTestCase):
             'name': victim.imsi}})
         self.addCleanup(admin.patch, url + '/users/' + renamed['id'],
                         json={'user': {'name': renamed['name']}})
-        intruder = api_fixture.Caller('renamed', self._password_token(
-            victim.imsi, vdesk_domain, project['id']))
+        # A new Keystone process: none has the old name cached.
+        fresh = aka_keystone.start_keystone(self.keystone.deployment,
+                                            workers=1)
+        self.addCleanup(fresh.stop)
+        intruder = api_fixture.Caller('renamed',
+                                      self.sim_login(1, url=fresh.url))
         self._assert_refused_and_untouched(victim, intruder, (403,))
         self.assertEqual(real['id'],
                          self.store.get_desktop(victim.imsi)['user_id'])
@@ -355,3 +362,66 @@ class DesktopApiTest(api_fixture.ApiTestCase):
         # Not replaced: the same server, waiting for an operator.
         self.assertEqual((uuid, 'FAILED'), (desktop['desktop_id'],
                                             desktop['recovery']))
+
+    def test_only_a_sim_login_opens_a_desktop(self):
+        """Credentials that outlive the SIM open no desktop."""
+        sub = self.subscribers[0]
+        url = self.keystone.url
+        admin = self.keystone.deployment.admin_session(url)
+        domain = admin.get(url + '/domains', params={
+            'name': keystone.SUBSCRIBER_DOMAIN}).json()['domains'][0]['id']
+        user_id = admin.get(url + '/users', params={
+            'name': sub.imsi, 'domain_id': domain}).json()['users'][0]['id']
+        project = admin.get(url + '/projects', params={
+            'name': keystone.SUBSCRIBER_PROJECT,
+            'domain_id': domain}).json()['projects'][0]['id']
+        calls = (('POST', SESSION), ('GET', SESSION), ('GET', CONSOLE),
+                 ('DELETE', SESSION))
+
+        # 1. An application credential made with the SIM token: refused by
+        # Keystone's policy here; made where Keystone runs its defaults
+        # (a deployment without the policy file), refused by the API.
+        path = '/users/%s/application_credentials' % user_id
+        body = {'application_credential': {'name': 'outlives-the-sim'}}
+        headers = {'X-Auth-Token': sub.token}
+        response = self.http.post(url + path, json=body, headers=headers)
+        self.assertEqual(403, response.status_code, response.text)
+        defaults = aka_keystone.start_keystone_with_policy(
+            self.keystone.deployment, {})
+        self.addCleanup(defaults.stop)
+        response = self.http.post(defaults.url + path, json=body,
+                                  headers=headers)
+        self.assertEqual(201, response.status_code, response.text)
+        credential = response.json()['application_credential']
+        response = self.http.post(url + '/auth/tokens', json={'auth': {
+            'identity': {'methods': ['application_credential'],
+                         'application_credential': {
+                             'id': credential['id'],
+                             'secret': credential['secret']}}}})
+        self.assertEqual(201, response.status_code, response.text)
+        kept = api_fixture.Caller('application-credential',
+                                  response.headers['X-Subject-Token'])
+        for method, path in calls:
+            self.assertError(403, self.call(method, path, kept, json={}))
+
+        # 2. A password an operator gave the subscriber's user.
+        admin.patch(url + '/users/' + user_id, json={'user': {
+            'password': 'intruder-pw'}})  # nosec: test only
+        password = api_fixture.Caller('password', self._password_token(
+            sub.imsi, domain, project))
+        for method, path in calls:
+            self.assertError(403, self.call(method, path, password,
+                                            json={}))
+        self.assertIsNone(self.store.get_desktop(sub.imsi))
+
+        # Keystone revoked the user's tokens with the password change: a
+        # new SIM login (the next tests use its token too). A token
+        # rescoped from it is still the SIM login's.
+        sub.token = self.sim_login(0)
+        response = self.http.post(url + '/auth/tokens', json={'auth': {
+            'identity': {'methods': ['token'], 'token': {'id': sub.token}},
+            'scope': {'project': {'id': project}}}})
+        self.assertEqual(201, response.status_code, response.text)
+        rescoped = api_fixture.Caller('rescoped',
+                                      response.headers['X-Subject-Token'])
+        self.assertError(404, self.call('GET', SESSION, rescoped))

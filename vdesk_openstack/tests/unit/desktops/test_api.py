@@ -36,10 +36,13 @@ class ApiTest(testtools.TestCase):
         self.app = app.Router(
             v1.API(self.manager, policy.Enforcer(conf)).routes())
 
-    def request(self, method, path, user=IMSI, roles='member,reader',
+    def request(self, method, path, user=IMSI, roles='vdesk_subscriber',
                 body=None, domain='vdesk', project='subscribers',
-                project_domain='vdesk'):
+                project_domain='vdesk', methods=('aka',)):
         req = webob.Request.blank(path, method=method)
+        # What keystonemiddleware leaves beside the headers.
+        req.environ['keystone.token_info'] = {'token': {
+            'methods': list(methods)}}
         req.headers.update({'X-User-Name': user, 'X-User-Id': 'uid',
                             'X-User-Domain-Name': domain,
                             'X-Project-Name': project,
@@ -80,6 +83,14 @@ class ApiTest(testtools.TestCase):
                                            roles='admin,member'))
         self.assertError(403, self.request('GET', '/desktop/session',
                                            roles='reader'))
+        # Another service's role is not the subscriber role.
+        self.assertError(403, self.request('GET', '/desktop/session',
+                                           roles='member,reader'))
+        # Not from a SIM login: an application credential, a password.
+        for methods in (('application_credential',), ('password',),
+                        ('token',), ()):
+            self.assertError(403, self.request('GET', '/desktop/session',
+                                               methods=methods))
         message = self.assertError(403, self.request(
             'GET', '/desktop/session', user='alice'))
         self.assertIn('IMSI', message)
@@ -95,7 +106,7 @@ class ApiTest(testtools.TestCase):
         # An operator's policy file that forgot the domain and project.
         tmp = self.useFixture(fixtures.TempDir()).path
         with open(os.path.join(tmp, 'policy.yaml'), 'w') as f:
-            f.write('"subscriber": "role:member"\n')
+            f.write('"subscriber": "role:vdesk_subscriber"\n')
         with open(os.path.join(tmp, 'vdesk.conf'), 'w') as f:
             f.write('[oslo_policy]\npolicy_file = %s/policy.yaml\n' % tmp)
         conf = vdesk_conf.make_vdesk_conf([os.path.join(tmp, 'vdesk.conf')])
@@ -106,6 +117,39 @@ class ApiTest(testtools.TestCase):
             project_domain='Default'))
         self.assertIn('domain "vdesk"', message)
         self.manager.logout.assert_not_called()
+
+    def test_sim_login_checked_beyond_the_policy(self):
+        # An operator's policy file that forgot the method and the role.
+        tmp = self.useFixture(fixtures.TempDir()).path
+        with open(os.path.join(tmp, 'policy.yaml'), 'w') as f:
+            f.write('"subscriber": "user_domain_name:vdesk"\n')
+        with open(os.path.join(tmp, 'vdesk.conf'), 'w') as f:
+            f.write('[oslo_policy]\npolicy_file = %s/policy.yaml\n' % tmp)
+        conf = vdesk_conf.make_vdesk_conf([os.path.join(tmp, 'vdesk.conf')])
+        self.app = app.Router(v1.API(self.manager,
+                                     policy.Enforcer(conf)).routes())
+        message = self.assertError(403, self.request(
+            'POST', '/desktop/session', body={},
+            methods=('password', 'application_credential')))
+        self.assertIn('SIM login', message)
+        self.manager.login.assert_not_called()
+        # A token rescoped from a SIM token keeps "aka".
+        response, _ = self.request('POST', '/desktop/session', body={},
+                                   methods=('token', 'aka'))
+        self.assertEqual(202, response.status_int)
+
+    def test_subscriber_role_is_a_setting(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        with open(os.path.join(tmp, 'vdesk.conf'), 'w') as f:
+            f.write('[vdesk_aka]\nsubscriber_role = ue\n')
+        conf = vdesk_conf.make_vdesk_conf([os.path.join(tmp, 'vdesk.conf')])
+        self.app = app.Router(v1.API(self.manager,
+                                     policy.Enforcer(conf)).routes())
+        self.assertError(403, self.request('POST', '/desktop/session',
+                                           body={}))
+        response, _ = self.request('POST', '/desktop/session', body={},
+                                   roles='ue')
+        self.assertEqual(202, response.status_int)
 
     def test_subscriber_calls_pass_the_user_id(self):
         self.manager.get_session.return_value = SESSION

@@ -232,12 +232,13 @@ class KerbsideTest(ComputeMixin, testtools.TestCase):
 
     def _get(self, router, path):
         req = webob.Request.blank(path)
+        req.environ['keystone.token_info'] = {'token': {'methods': ['aka']}}
         req.headers.update({'X-User-Name': '001010000000001',
                             'X-User-Id': 'uid', 'X-User-Domain-Name': 'vdesk',
                             'X-Project-Name': 'subscribers',
                             'X-Project-Domain-Name': 'vdesk',
                             'X-Project-Id': 'pid',
-                            'X-Roles': 'member,reader'})
+                            'X-Roles': 'vdesk_subscriber'})
         return req.get_response(router)
 
     def test_kerbside_vv_is_passed_through(self):
