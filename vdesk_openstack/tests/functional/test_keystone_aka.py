@@ -473,6 +473,17 @@ class KeystoneAkaTest(testtools.TestCase):
         self.assertIsNone(self.counter('addr:127.0.0.3'))
         self.assertIsNone(self.counter('addr:127.0.0.70'))
 
+    def test_malformed_trusted_proxy_stops_keystone_with_a_message(self):
+        error = self.assertRaises(
+            RuntimeError, aka_keystone.start_keystone, self.ks.deployment,
+            workers=1, trusted_proxies='127.0.0.3, proxy.example.net')
+        log_path = str(error).rpartition('(see ')[2].rstrip(')')
+        with open(log_path) as f:
+            log = f.read()
+        self.assertIn('trusted_proxies', log)
+        self.assertIn("'proxy.example.net' is not an IP address or network",
+                      log)
+
     def test_ipv6_client_with_a_port_is_counted_by_its_network(self):
         server = aka_keystone.start_keystone(
             self.ks.deployment, workers=2, challenges_per_address=3,
