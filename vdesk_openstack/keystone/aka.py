@@ -302,7 +302,7 @@ class Aka(base.AuthMethodHandler):
             return self._challenge(imsi, after_auts=True)
         try:
             # For a decoy, the driver does the work of a known IMSI and
-            # raises SubscriberNotFound.
+            # refuses (ResyncFailed, or SubscriberNotFound).
             self.hss.resynchronise(imsi, challenge.rand, auts)
         except (hss_exc.ResyncFailed, hss_exc.SubscriberNotFound):
             self._fail(imsi, 'invalid AUTS')
