@@ -84,6 +84,34 @@ class _HssTests(object):
                                                  models.Base.metadata)
         self.assertEqual([], diff)
 
+    def test_upgrade_from_0002_keeps_challenges_drops_imsi_counters(self):
+        engine = self.hss.engine
+        models.Base.metadata.drop_all(engine)
+        with engine.begin() as conn:
+            conn.exec_driver_sql('DROP TABLE %s' % migration.VERSION_TABLE)
+        migration.upgrade(engine, '0002')
+        counts = sa.table('aka_challenge_counts', sa.column('subject'),
+                          sa.column('period'), sa.column('hits'))
+        pending = sa.table('aka_challenges', sa.column('id'),
+                           sa.column('imsi'), sa.column('rand'),
+                           sa.column('xres_digest'),
+                           sa.column('expires_at'))
+        with engine.begin() as conn:
+            conn.execute(counts.insert(), [
+                {'subject': 'imsi:001010000000001', 'period': 1, 'hits': 9},
+                {'subject': 'addr:192.0.2.1', 'period': 1, 'hits': 3}])
+            conn.execute(pending.insert().values(
+                id='k' * 64, imsi='001010000000001', rand=b'r' * 16,
+                xres_digest=b'd' * 32, expires_at=time.time() + 60))
+        migration.upgrade(engine)
+        self.assertEqual('0003', migration.current_revision(engine))
+        with engine.connect() as conn:
+            self.assertEqual(['addr:192.0.2.1'], conn.execute(sa.select(
+                models.AkaChallengeCount.subject)).scalars().all())
+            self.assertEqual([('001010000000001', None)], conn.execute(
+                sa.select(models.AkaChallenge.imsi,
+                          models.AkaChallenge.source)).all())
+
     # -- provisioning -----------------------------------------------------
     def test_provisioning_errors(self):
         self.add()
