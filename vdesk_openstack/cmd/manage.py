@@ -239,8 +239,13 @@ def _subscriber_map(driver, args):
             '--imsi and --plan only (not %s)'
             % (driver.conf.hss.driver,
                ', '.join('--' + name for name in given)))
+    if not args.plan:
+        # The map is what makes a SIM of the HLR a subscriber here: an
+        # IMSI without a plan would only ever get decoy challenges.
+        raise CliError('the %s HSS driver needs --plan: only IMSIs mapped '
+                       'to a plan can log in' % driver.conf.hss.driver)
     imsi = validation.imsi(args.imsi)
-    plan = validation.plan_name(args.plan) if args.plan else None
+    plan = validation.plan_name(args.plan)
     return driver.add_subscriber(imsi, plan=plan).to_dict()
 
 

@@ -8,9 +8,12 @@ schema), whatever the HSS driver: the embedded one keeps its subscribers
 there, a driver that asks a remote HLR still keeps plans there.
 
 * :meth:`ChallengeStore.admit` counts a challenge request against its
-  client address, then against its IMSI, in fixed windows. A refused
-  request changes nothing but the counter it hit: no SQN, no row.
-* :meth:`ChallengeStore.store` remembers a challenge until it expires;
+  client address, then against the total of all requests, in fixed
+  windows. A refused request changes nothing but the counter it hit: no
+  SQN, no row. Nothing counts requests per IMSI: a bound there would let
+  anyone who knows an IMSI refuse its SIM a challenge.
+* :meth:`ChallengeStore.store` remembers a challenge until it expires,
+  keeping at most a few per IMSI (:func:`evictions` picks which go);
   :meth:`ChallengeStore.consume` takes it, at most once across all workers.
 
 The store keeps a digest binding the expected RES to the opaque context
@@ -35,6 +38,8 @@ from vdesk_openstack.hss.sql import models
 # Expired challenges and past windows' counters are purged by whichever
 # request happens to come by, at most this often per process: no cron job.
 PURGE_INTERVAL = 30.0
+# Subject of the counter of all challenge requests.
+TOTAL = 'total'
 
 _CHALLENGES = models.AkaChallenge.__table__
 _COUNTS = models.AkaChallengeCount.__table__
@@ -57,14 +62,50 @@ class Challenge:
 
 @dataclasses.dataclass(frozen=True)
 class RateBounds:
-    """At most ``per_imsi`` / ``per_address`` challenges per ``window`` s.
+    """At most ``per_address`` / ``total`` challenges per ``window`` s.
 
     A bound of 0 is no bound.
     """
 
     window: int
-    per_imsi: int
     per_address: int
+    total: int = 0
+
+
+class Outstanding(typing.NamedTuple):
+    """A stored challenge as :func:`evictions` weighs it."""
+
+    id: str
+    source: typing.Optional[str]
+    expires_at: float
+
+
+def evictions(outstanding, keep, now):
+    """Keys of the challenges of one IMSI to drop so that ``keep`` remain.
+
+    Expired ones go first. Then, while too many are left, the oldest of
+    the source (client address) holding the most; among sources holding
+    as many, the one whose oldest is oldest. A stranger asking for
+    challenges from one address thus drops its own, not those of the SIM,
+    which asks from another; only many addresses at once can push the
+    SIM's out, as fast as the per-address and total bounds let them.
+    """
+    doomed = [c.id for c in outstanding if c.expires_at < now]
+    live = sorted((c for c in outstanding if c.expires_at >= now),
+                  key=lambda c: c.expires_at)
+    excess = len(live) - keep
+    if excess <= 0:
+        return doomed
+    by_source = {}
+    for challenge in live:
+        by_source.setdefault(challenge.source, []).append(challenge)
+    for _ in range(excess):
+        source = max(by_source, key=lambda s: (len(by_source[s]),
+                                               -by_source[s][0].expires_at))
+        doomed.append(by_source[source].pop(0).id)
+        if not by_source[source]:
+            del by_source[source]
+    return doomed
 
 
 def xres_digest(context_id, xres):
@@ -90,6 +131,12 @@ _BUMP = sa.update(_COUNTS).where(
     (_COUNTS.c.period, sa.bindparam('p')))
 _FIRST = sa.insert(_COUNTS).values(subject=sa.bindparam('s'),
                                    period=sa.bindparam('p'), hits=1)
+
+
+# The challenges of one IMSI, through the (imsi, expires_at) index.
+_OUTSTANDING = sa.select(
+    _CHALLENGES.c.id, _CHALLENGES.c.source, _CHALLENGES.c.expires_at).where(
+    _CHALLENGES.c.imsi == sa.bindparam('i'))
 
 
 def _take(conn, subject, period, bound):
@@ -133,25 +180,25 @@ class ChallengeStore(object):
             return True
         return False
 
-    def admit(self, imsi, address, bounds, now=None):
-        """Whether a challenge may be issued for ``imsi`` to ``address``.
+    def admit(self, address, bounds, now=None):
+        """Whether a challenge may be issued to ``address`` now.
 
-        The address is counted first: a request refused for its address
-        does not touch the IMSI's counter (a flood of made-up IMSIs from
-        one address adds no row per IMSI once the address is over its
-        bound). ``address`` may be None (not served over HTTP): only the
-        IMSI is counted then.
+        ``address`` is a client address key
+        (:func:`vdesk_openstack.common.forwarded.key`), or None (not
+        served over HTTP): only the total is counted then. The address is
+        counted first: a request refused for its address does not count
+        in the total, so one address over its bound cannot use it up.
         """
         now = time.time() if now is None else now
-        return self._admit(imsi, address, bounds, now)
+        return self._admit(address, bounds, now)
 
-    def _admit_once(self, imsi, address, bounds, now):
+    def _admit_once(self, address, bounds, now):
         period = int(now // bounds.window)
         checks = []
         if bounds.per_address and address:
             checks.append(('addr:' + address, bounds.per_address))
-        if bounds.per_imsi:
-            checks.append(('imsi:' + imsi, bounds.per_imsi))
+        if bounds.total:
+            checks.append((TOTAL, bounds.total))
         if not checks:
             return True
         with self._db.write() as conn:
@@ -163,16 +210,28 @@ class ChallengeStore(object):
                     _COUNTS.c.period < period))
         return True
 
-    def store(self, context_id, challenge):
-        """Remember ``challenge`` under ``context_id`` until it expires."""
-        self._store(context_id, challenge, time.time())
+    def store(self, context_id, challenge, source=None, keep=None):
+        """Remember ``challenge`` under ``context_id`` until it expires.
 
-    def _store_once(self, context_id, challenge, now):
+        ``source``: the client address key it was issued to. At most
+        ``keep`` challenges of the IMSI stay (None: no bound); the
+        statements are the same whether the IMSI is known or not.
+        """
+        self._store(context_id, challenge, source, keep, time.time())
+
+    def _store_once(self, context_id, challenge, source, keep, now):
         with self._db.write() as conn:
             conn.execute(sa.insert(_CHALLENGES).values(
                 id=_context_key(context_id), imsi=challenge.imsi,
                 rand=challenge.rand, xres_digest=challenge.xres_digest,
-                expires_at=challenge.expires_at))
+                expires_at=challenge.expires_at, source=source))
+            if keep is not None:
+                doomed = evictions(
+                    [Outstanding(*row) for row in conn.execute(
+                        _OUTSTANDING, {'i': challenge.imsi})], keep, now)
+                if doomed:
+                    conn.execute(sa.delete(_CHALLENGES).where(
+                        _CHALLENGES.c.id.in_(doomed)))
             if self._purge_due(now):
                 conn.execute(sa.delete(_CHALLENGES).where(
                     _CHALLENGES.c.expires_at < now))

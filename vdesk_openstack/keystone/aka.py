@@ -22,11 +22,17 @@ Nothing here gives a stranger a lever on a subscriber:
 * wrong answers lock nobody out -- a single-use 64-bit RES cannot be
   guessed, and a lockout would let anyone who knows an IMSI lock its SIM
   out;
-* challenges are rate-bounded per client address and per IMSI, before the
-  HSS is asked, so a flood burns no SQN and grows no table;
+* nothing refuses an IMSI a challenge: the challenges kept per IMSI are
+  bounded instead (a new one drops the oldest of the address holding the
+  most), so asking for an IMSI's challenges cannot lock its SIM out;
+* challenges are rate-bounded per client address and in total, before the
+  HSS is asked, so a flood burns no SQN and grows no table; the client
+  address is the peer's, or the one trusted proxies name in
+  ``X-Forwarded-For`` (:mod:`vdesk_openstack.common.forwarded`), never one
+  a client wrote;
 * unknown IMSIs get decoy challenges built like real ones (same statements
   in the HSS, a MILENAGE vector, the operator's AMF), that no answer
-  satisfies.
+  satisfies, and an AUTS answering one takes the path of any other AUTS.
 
 Every refusal is the same generic 401 (400 for a malformed request). RES,
 AUTS, K, OPc, CK and IK never reach a log line.
@@ -47,6 +53,7 @@ from oslo_log import log as logging
 
 from vdesk_openstack.aka import vectors
 from vdesk_openstack.common import db
+from vdesk_openstack.common import forwarded
 from vdesk_openstack import conf as vdesk_conf
 from vdesk_openstack.conf import aka as aka_conf
 from vdesk_openstack import hss
@@ -76,16 +83,26 @@ _AFTER_AUTS = '.'
 _GRANT_CACHE_SIZE = 100000
 
 
-def client_address():
-    """REMOTE_ADDR of the request Keystone serves, None outside a request.
+# Where werkzeug's ProxyFix, which Keystone puts in front of everything,
+# keeps the WSGI server's REMOTE_ADDR: the connection's peer. By the time
+# a request reaches the method, REMOTE_ADDR is the last X-Forwarded-For
+# entry (ProxyFix) or the whole header (oslo.middleware's
+# HTTPProxyToWSGI): text the client chose.
+_ORIGINAL_ENVIRON = 'werkzeug.proxy_fix.orig'
 
-    Keystone's proxy middleware (``[oslo_middleware]
-    enable_proxy_headers_parsing``) has already put the client's address
-    there when Keystone runs behind a proxy.
+
+def client_address(trusted_proxies):
+    """The client address of the request Keystone serves, None outside one.
+
+    The connection's peer, or the client that ``trusted_proxies`` name in
+    ``X-Forwarded-For`` when the peer is one of them.
     """
     if not flask.has_request_context():
         return None
-    return flask.request.remote_addr
+    environ = flask.request.environ
+    peer = environ.get(_ORIGINAL_ENVIRON, environ).get('REMOTE_ADDR')
+    return forwarded.client_address(
+        peer, environ.get('HTTP_X_FORWARDED_FOR'), trusted_proxies)
 
 
 def parse_payload(payload):
@@ -145,6 +162,9 @@ class Aka(base.AuthMethodHandler):
         self._lock = threading.Lock()
         self._granted = set()
         self._announcer = announce.Announcer(CONF)
+        # Read at start-up: a malformed entry stops Keystone with a message
+        # naming the option, not every SIM login later.
+        self._trusted_proxies = tuple(CONF.vdesk_aka.trusted_proxies)
 
     def _connect(self):
         with self._lock:
@@ -178,8 +198,13 @@ class Aka(base.AuthMethodHandler):
         opts = CONF.vdesk_aka
         return challenges.RateBounds(
             window=opts.challenge_rate_window,
-            per_imsi=opts.challenges_per_imsi,
-            per_address=opts.challenges_per_address)
+            per_address=opts.challenges_per_address,
+            total=opts.challenges_total)
+
+    def _source(self):
+        """The client address key the rate bounds count, or None."""
+        return forwarded.key(client_address(self._trusted_proxies),
+                             CONF.vdesk_aka.ipv6_prefix_length)
 
     def authenticate(self, auth_payload):
         imsi, context, res, auts = parse_payload(auth_payload)
@@ -202,10 +227,10 @@ class Aka(base.AuthMethodHandler):
     def _challenge(self, imsi, after_auts=False):
         # Counted before the HSS is asked: a refused request advances no
         # SQN and stores no challenge. Unknown IMSIs are counted alike.
-        address = client_address()
-        if not self.store.admit(imsi, address, self._bounds()):
+        source = self._source()
+        if not self.store.admit(source, self._bounds()):
             LOG.info('AKA challenge for %s from %s refused: rate bound '
-                     'reached', imsi, address)
+                     'reached', imsi, source)
             raise exception.Unauthorized(_FAILED)
         try:
             vector = self.hss.authentication_vector(imsi)
@@ -223,7 +248,9 @@ class Aka(base.AuthMethodHandler):
             imsi=imsi, rand=vector.rand,
             xres_digest=(challenges.xres_digest(context, vector.xres)
                          if known else None),
-            expires_at=time.time() + CONF.vdesk_aka.challenge_ttl))
+            expires_at=time.time() + CONF.vdesk_aka.challenge_ttl),
+            source=source,
+            keep=CONF.vdesk_aka.outstanding_challenges_per_imsi)
         return base.AuthHandlerResponse(
             status=False, response_data=None,
             response_body={'rand': vector.rand.hex(),
@@ -249,22 +276,12 @@ class Aka(base.AuthMethodHandler):
             self._fail(imsi, 'challenge issued to another IMSI')
         if challenge.expires_at < time.time():
             self._fail(imsi, 'challenge expired')
+        if auts is not None:
+            # A decoy's AUTS takes the same path as a real one's: the
+            # answer, and the HSS's work, must not tell them apart.
+            return self._resynchronise(imsi, context, challenge, auts)
         if challenge.xres_digest is None:
             self._fail(imsi, 'unknown subscriber')
-        if auts is not None:
-            if (getattr(self.hss, 'fresh_challenge_before_resync', False)
-                    and not context.endswith(_AFTER_AUTS)):
-                # Likely a vector used after a later one of its IND slot
-                # (concurrent logins): the next vector is above both.
-                LOG.info('USIM of %s refused the SQN; sending a fresh '
-                         'challenge before resynchronising', imsi)
-                return self._challenge(imsi, after_auts=True)
-            try:
-                self.hss.resynchronise(imsi, challenge.rand, auts)
-            except hss_exc.ResyncFailed:
-                self._fail(imsi, 'invalid AUTS')
-            LOG.info('SQN of %s resynchronised from AUTS', imsi)
-            return self._challenge(imsi, after_auts=True)
         expected = challenges.xres_digest(context, res)
         if not hmac.compare_digest(expected, challenge.xres_digest):
             self._fail(imsi, 'wrong RES')
@@ -274,6 +291,27 @@ class Aka(base.AuthMethodHandler):
         return base.AuthHandlerResponse(
             status=True, response_body=None,
             response_data={'user_id': user_id})
+
+    def _resynchronise(self, imsi, context, challenge, auts):
+        if (getattr(self.hss, 'fresh_challenge_before_resync', False)
+                and not context.endswith(_AFTER_AUTS)):
+            # Likely a vector used after a later one of its IND slot
+            # (concurrent logins): the next vector is above both.
+            LOG.info('USIM of %s refused the SQN; sending a fresh '
+                     'challenge before resynchronising', imsi)
+            return self._challenge(imsi, after_auts=True)
+        try:
+            # For a decoy, the driver does the work of a known IMSI and
+            # refuses (ResyncFailed, or SubscriberNotFound).
+            self.hss.resynchronise(imsi, challenge.rand, auts)
+        except (hss_exc.ResyncFailed, hss_exc.SubscriberNotFound):
+            self._fail(imsi, 'invalid AUTS')
+        if challenge.xres_digest is None:
+            # No AUTS verifies for a decoy's RAND; should a driver say
+            # otherwise, the IMSI still gets no real challenge this way.
+            self._fail(imsi, 'invalid AUTS')
+        LOG.info('SQN of %s resynchronised from AUTS', imsi)
+        return self._challenge(imsi, after_auts=True)
 
     # -- Keystone identity ------------------------------------------------
     def _ensure_user(self, imsi):

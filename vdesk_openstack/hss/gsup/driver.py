@@ -16,12 +16,16 @@ answering them out of order would refuse some and force resyncs. A GSUP
 round trip costs well under a millisecond on a LAN; a login's Keystone
 work costs much more.
 
-An IMSI the HLR does not know (SendAuthInfo error, cause 2 "IMSI
-unknown") raises :class:`SubscriberNotFound` after the same one round
-trip a known IMSI costs, and the caller answers a decoy challenge whose
-AMF is the one the HLR's vectors carry. An HLR that does not answer in
-time raises :class:`BackendUnavailable` naming it: the subscriber gets
-the generic 401.
+Only the IMSIs mapped to a plan here are vdesk's subscribers; the HLR
+knows every SIM of the operator. An IMSI without a plan, or one the HLR
+does not know (SendAuthInfo error, cause 2 "IMSI unknown"), raises
+:class:`SubscriberNotFound`, and the caller answers a decoy challenge
+whose AMF is the one the HLR's vectors carry. Either costs what a
+subscriber's challenge does: the plan is looked up and the HLR asked for
+every IMSI, and an unmapped IMSI's vector is dropped. Its resynchronisation
+goes to the HLR too (with the decoy's RAND, which no AUTS verifies) and
+fails like a junk AUTS. An HLR that does not answer in time raises
+:class:`BackendUnavailable` naming it: the subscriber gets the generic 401.
 """
 
 import threading
@@ -106,7 +110,14 @@ class GsupHss(api.HssDriver):
             'HLR refused SendAuthInfo for %s with GMM cause %d'
             % (imsi, answer.cause))
 
+    def _mapped(self, imsi):
+        """Whether ``imsi`` is a subscriber here: mapped to a plan."""
+        return self._sql.get_plan(imsi) is not None
+
     def authentication_vector(self, imsi):
+        # The plan first, then the HLR whatever the plan: an unmapped
+        # IMSI costs what a subscriber does.
+        mapped = self._mapped(imsi)
         answer = self._ask(imsi)
         if answer.cause == protocol.CAUSE_IMSI_UNKNOWN:
             raise exceptions.SubscriberNotFound(imsi)
@@ -117,19 +128,26 @@ class GsupHss(api.HssDriver):
         if amf != self._amf:
             with self._amf_lock:
                 self._amf = amf
+        if not mapped:
+            # A SIM of the operator's that is no subscriber of ours: its
+            # vector is dropped, never handed out.
+            raise exceptions.SubscriberNotFound(imsi)
         return vector
 
     def resynchronise(self, imsi, rand, auts):
         # The HLR checks MAC-S, resets its SQN above SQN_MS and answers
         # with a vector, which is dropped: the caller asks for a fresh
         # challenge through authentication_vector like any other.
+        mapped = self._mapped(imsi)
         answer = self._ask(imsi, rand=rand, auts=auts)
         if answer.cause == protocol.CAUSE_IMSI_UNKNOWN:
             # osmo-hlr answers a bad AUTS with the cause of an unknown
-            # IMSI; the caller only resyncs IMSIs the HLR knew.
+            # IMSI.
             raise exceptions.ResyncFailed(imsi)
         if not answer.ok:
             raise self._refused(imsi, answer)
+        if not mapped:
+            raise exceptions.ResyncFailed(imsi)
 
     # -- subscription -------------------------------------------------------
     def get_plan(self, imsi):

@@ -172,8 +172,9 @@ class SqlHss(api.HssDriver):
         """Move the SQN to ``compute_next(k, opc, current)``.
 
         Returns ``(k, opc, new_sqn, amf)``. For an unknown IMSI it runs
-        the same statements (matching no row) and decryption, then raises
-        :class:`SubscriberNotFound`.
+        the same statements (matching no row), decryption and
+        ``compute_next`` (over the decoy secrets), then raises
+        :class:`SubscriberNotFound`, or what ``compute_next`` raised.
         """
         with self._db.write() as conn:
             conn.execute(_LOCK, {'i': imsi})
@@ -183,7 +184,9 @@ class SqlHss(api.HssDriver):
             secrets = self._secret_box().open(
                 imsi if known else _DECOY_IMSI, bytes(sealed))
             k, opc = secrets[:16], secrets[16:]
-            new = compute_next(k, opc, seen) if known else seen
+            # Computed for the decoy too: checking a junk AUTS costs the
+            # same, and fails at the same point, for any IMSI.
+            new = compute_next(k, opc, seen)
             conn.execute(_SET_SQN, {'i': imsi, 'new_sqn': new})
         if not known:
             raise exceptions.SubscriberNotFound(imsi)

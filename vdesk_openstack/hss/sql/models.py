@@ -38,32 +38,44 @@ class Subscriber(Base):
     created_at = sa.Column(sa.DateTime, nullable=False)
 
 
+# Room for a client address as text, IPv6 with brackets, zone and port
+# included; the keys stored are shorter (no port, no zone).
+ADDRESS_LENGTH = 128
+
+
 class AkaChallenge(Base):
     """One-time challenges, shared by every Keystone worker.
 
     The key is a digest of the opaque context handed to the UE, so a copy of
-    the table does not give usable contexts.
+    the table does not give usable contexts. ``source`` is the client
+    address key the challenge was issued to, which decides whose
+    challenges go first when an IMSI has too many.
     """
 
     __tablename__ = 'aka_challenges'
+    __table_args__ = (
+        sa.Index('ix_aka_challenges_imsi_expires_at', 'imsi', 'expires_at'),
+    )
 
     id = sa.Column(sa.String(64), primary_key=True)
     imsi = sa.Column(sa.String(15), nullable=False)
     rand = sa.Column(sa.LargeBinary(16), nullable=False)
     xres_digest = sa.Column(sa.LargeBinary(32), nullable=True)
     expires_at = sa.Column(sa.Double, nullable=False, index=True)
+    source = sa.Column(sa.String(ADDRESS_LENGTH), nullable=True)
 
 
 class AkaChallengeCount(Base):
-    """Challenges issued per client address or IMSI in the current window.
+    """Challenges issued per client address, and in total, in a window.
 
-    ``subject`` is ``addr:<address>`` or ``imsi:<IMSI>``; ``period`` is the
+    ``subject`` is ``addr:<address key>`` or ``total``; ``period`` is the
     number of the fixed window (time // window length) ``hits`` counts in.
     One row per subject: a new window resets it in place.
     """
 
     __tablename__ = 'aka_challenge_counts'
 
-    subject = sa.Column(sa.String(64), primary_key=True)
+    subject = sa.Column(sa.String(ADDRESS_LENGTH + len('addr:')),
+                        primary_key=True)
     period = sa.Column(sa.BigInteger, nullable=False, index=True)
     hits = sa.Column(sa.Integer, nullable=False)

@@ -88,8 +88,8 @@ def _gsup_conf(system, hlr):
 
 
 def compare_logins(system, hlr, gsup_conf):
-    bounds = dict(challenges_per_imsi=1000000,
-                  challenges_per_address=1000000)
+    bounds = dict(challenges_per_address=1000000,
+                  challenges_total=1000000)
     sql_url = aka_keystone.start_keystone(
         system.deployment, workers=2, **bounds).url + '/auth/tokens'
     gsup_url = aka_keystone.start_keystone(

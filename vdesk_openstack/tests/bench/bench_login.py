@@ -85,8 +85,8 @@ def start(backend):
     try:
         system.start()
         server = aka_keystone.start_keystone(
-            system.deployment, workers=2, challenges_per_imsi=1000000,
-            challenges_per_address=1000000)
+            system.deployment, workers=2, challenges_per_address=1000000,
+            challenges_total=1000000)
     except BaseException:
         stop(system)
         raise

@@ -17,6 +17,7 @@ import signal
 import textwrap
 
 import fixtures
+from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 import requests
 import testtools
@@ -30,6 +31,7 @@ from vdesk_openstack.client import v3aka
 from vdesk_openstack.cmd import manage
 from vdesk_openstack import conf as vdesk_conf
 from vdesk_openstack import hss
+from vdesk_openstack.hss import exceptions as hss_exc
 from vdesk_openstack.sandbox import aio
 from vdesk_openstack.sandbox import hlr as osmo_hlr
 from vdesk_openstack.tests import aka_keystone
@@ -83,7 +85,8 @@ class GsupKeystoneTest(testtools.TestCase):
                 vdesk_conf.make_vdesk_conf([cls.gsup_conf]))
             cls.server = aka_keystone.start_keystone(
                 cls.ks.deployment, workers=2,
-                vdesk_config_file=cls.gsup_conf, challenges_per_imsi=100,
+                vdesk_config_file=cls.gsup_conf,
+                outstanding_challenges_per_imsi=32,
                 challenges_per_address=100000)
         except BaseException:
             cls.tearDownClass()
@@ -271,6 +274,83 @@ class GsupKeystoneTest(testtools.TestCase):
         # osmo-hlr was asked about it (and created nobody).
         self.assertIn('IMSI-%s' % UNKNOWN_IMSI, self.hlr.log_text())
 
+    def user_exists(self, imsi):
+        admin = self.ks.deployment.admin_session(self.url)
+        return bool(admin.get(self.url + '/users',
+                              params={'name': imsi}).json()['users'])
+
+    def hlr_only(self, mapped_without_plan=False):
+        """A SIM of the operator's HLR that vdesk maps to no plan."""
+        type(self).count += 1
+        sub = aio.make_subscriber(5000 + self.count)
+        self.hlr.provision(sub.imsi, sub.k, sub.opc)
+        if mapped_without_plan:  # (the CLI refuses it, the driver not)
+            self.driver.add_subscriber(sub.imsi)
+        return sub
+
+    def test_sim_of_the_hlr_without_a_plan_gets_the_decoy(self):
+        known = self.provision()
+        for sim in (self.hlr_only(),
+                    self.hlr_only(mapped_without_plan=True)):
+            before = self.hlr.get_sqn(sim.imsi)
+            real = requests.post(self.url + '/auth/tokens',
+                                 json=aka_body(known.imsi), timeout=30)
+            decoy = requests.post(self.url + '/auth/tokens',
+                                  json=aka_body(sim.imsi), timeout=30)
+            self.assertEqual(real.status_code, decoy.status_code)
+            self.assertEqual(len(real.content), len(decoy.content))
+            decoy_aka = decoy.json()['error']['identity']['aka']
+            self.assertEqual(
+                real.json()['error']['identity']['aka']['autn'][12:16],
+                decoy_aka['autn'][12:16])
+            # The HLR was asked (an unmapped IMSI costs a round trip), but
+            # its vector was not handed out: the SIM finds no valid MAC.
+            self.assertGreater(self.hlr.get_sqn(sim.imsi), before)
+            usim = aka_usim.Usim(bytes.fromhex(sim.k),
+                                 bytes.fromhex(sim.opc))
+            self.assertRaises(aka_exc.MacFailure, usim.authenticate,
+                              bytes.fromhex(decoy_aka['rand']),
+                              bytes.fromhex(decoy_aka['autn']))
+            self.assert_generic_refusal(self.answer(
+                sim.imsi, decoy_aka['context'], res='00' * 8))
+            # The real SIM cannot log in, and no Keystone user appears.
+            self.assertRaises(ks_exc.AuthorizationFailure, self.login, sim)
+            self.assertFalse(self.user_exists(sim.imsi))
+        self.assertEqual(known.imsi, self.login(known).username)
+        self.assertTrue(self.user_exists(known.imsi))
+
+    def test_junk_auts_gets_one_answer_whoever_the_imsi(self):
+        imsis = {'subscriber': self.provision().imsi,
+                 'hlr only': self.hlr_only().imsi,
+                 'unknown': UNKNOWN_IMSI}
+        firsts, seconds = {}, {}
+        for name, imsi in imsis.items():
+            challenge = self.challenge(imsi)
+            firsts[name] = self.answer(imsi, challenge['context'],
+                                       auts=os.urandom(14).hex())
+            error = firsts[name].json()['error']
+            if 'identity' in error:
+                seconds[name] = self.answer(
+                    imsi, error['identity']['aka']['context'],
+                    auts=os.urandom(14).hex())
+
+        def shape(value):
+            if isinstance(value, dict):
+                return {k: shape(v) for k, v in value.items()}
+            return (type(value).__name__, len(str(value)))
+
+        # A first AUTS of a login: a fresh challenge for every IMSI.
+        for name in imsis:
+            self.assertEqual(
+                (401, len(firsts['subscriber'].content),
+                 shape(firsts['subscriber'].json())),
+                (firsts[name].status_code, len(firsts[name].content),
+                 shape(firsts[name].json())), name)
+        # A second one: the generic refusal for every IMSI.
+        self.assertEqual(set(imsis), set(seconds))
+        for name in imsis:
+            self.assert_generic_refusal(seconds[name])
+
     def test_wrong_res_is_refused(self):
         sub = self.provision()
         challenge = self.challenge(sub.imsi)
@@ -303,7 +383,8 @@ class GsupKeystoneTest(testtools.TestCase):
     def test_two_keystone_processes_share_vectors_without_reuse(self):
         other = aka_keystone.start_keystone(
             self.ks.deployment, workers=1, vdesk_config_file=self.gsup_conf,
-            challenges_per_imsi=100, challenges_per_address=100000)
+            outstanding_challenges_per_imsi=32,
+            challenges_per_address=100000)
         self.addCleanup(other.stop)
         sub = self.provision()
         usim = aka_usim.Usim(bytes.fromhex(sub.k), bytes.fromhex(sub.opc))
@@ -378,7 +459,8 @@ class GsupKeystoneTest(testtools.TestCase):
             ['%s:4222' % down, self.hlr.gsup_server])
         server = aka_keystone.start_keystone(
             self.ks.deployment, workers=1, vdesk_config_file=conf,
-            challenges_per_imsi=100, challenges_per_address=100000)
+            outstanding_challenges_per_imsi=32,
+            challenges_per_address=100000)
         self.addCleanup(server.stop)
         sub = self.provision()
         for _ in range(3):
@@ -425,6 +507,13 @@ class GsupKeystoneTest(testtools.TestCase):
                       err)
         self.assertNotIn('00' * 16, err)
         self.assertIsNone(self.driver.get_plan('001010000077778'))
+        # Without a plan the SIM could not log in: refused.
+        code, out, err = self.manage('subscriber', 'add', '--imsi',
+                                     '001010000077779')
+        self.assertEqual(manage.EXIT_USAGE, code)
+        self.assertIn('needs --plan', err)
+        self.assertRaises(hss_exc.SubscriberNotFound,
+                          self.driver.get_subscriber, '001010000077779')
         code, out, err = self.manage('subscriber', 'add', '--imsi',
                                      '001010000077777', '--plan', 'gold')
         self.assertEqual(manage.EXIT_USAGE, code)

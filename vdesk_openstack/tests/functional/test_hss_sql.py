@@ -79,10 +79,38 @@ class _HssTests(object):
             context = alembic_migration.MigrationContext.configure(
                 conn, opts={'compare_type': _compare_type,
                             'version_table': migration.VERSION_TABLE})
-            self.assertEqual('0002', context.get_current_revision())
+            self.assertEqual('0003', context.get_current_revision())
             diff = autogenerate.compare_metadata(context,
                                                  models.Base.metadata)
         self.assertEqual([], diff)
+
+    def test_upgrade_from_0002_keeps_challenges_drops_imsi_counters(self):
+        engine = self.hss.engine
+        models.Base.metadata.drop_all(engine)
+        with engine.begin() as conn:
+            conn.exec_driver_sql('DROP TABLE %s' % migration.VERSION_TABLE)
+        migration.upgrade(engine, '0002')
+        counts = sa.table('aka_challenge_counts', sa.column('subject'),
+                          sa.column('period'), sa.column('hits'))
+        pending = sa.table('aka_challenges', sa.column('id'),
+                           sa.column('imsi'), sa.column('rand'),
+                           sa.column('xres_digest'),
+                           sa.column('expires_at'))
+        with engine.begin() as conn:
+            conn.execute(counts.insert(), [
+                {'subject': 'imsi:001010000000001', 'period': 1, 'hits': 9},
+                {'subject': 'addr:192.0.2.1', 'period': 1, 'hits': 3}])
+            conn.execute(pending.insert().values(
+                id='k' * 64, imsi='001010000000001', rand=b'r' * 16,
+                xres_digest=b'd' * 32, expires_at=time.time() + 60))
+        migration.upgrade(engine)
+        self.assertEqual('0003', migration.current_revision(engine))
+        with engine.connect() as conn:
+            self.assertEqual(['addr:192.0.2.1'], conn.execute(sa.select(
+                models.AkaChallengeCount.subject)).scalars().all())
+            self.assertEqual([('001010000000001', None)], conn.execute(
+                sa.select(models.AkaChallenge.imsi,
+                          models.AkaChallenge.source)).all())
 
     # -- provisioning -----------------------------------------------------
     def test_provisioning_errors(self):
@@ -244,62 +272,109 @@ class _HssTests(object):
         store.store(context + 'x', decoy)
         self.assertEqual(decoy, store.consume(context + 'x'))
 
-    def test_rate_bound_per_imsi_and_per_address(self):
+    def test_rate_bound_per_address_and_in_total(self):
         store = self.make_store()
-        bounds = challenges.RateBounds(window=60, per_imsi=3, per_address=5)
+        bounds = challenges.RateBounds(window=60, per_address=3, total=5)
         now = 6000.0  # window 100
         admit = store.admit
         for _ in range(3):
-            self.assertTrue(admit('001010000000001', '192.0.2.1', bounds,
-                                  now))
-        self.assertFalse(admit('001010000000001', '192.0.2.1', bounds, now))
-        self.assertFalse(admit('001010000000001', '192.0.2.2', bounds, now))
-        # Another IMSI from the same address has its own bound...
-        self.assertTrue(admit('001010000000002', '192.0.2.1', bounds, now))
-        # ... but the address has now had 5 requests (3, the one refused
-        # for its IMSI, this one): the next is refused whatever the IMSI.
-        self.assertFalse(admit('001010000000003', '192.0.2.1', bounds, now))
-        # A request refused for its address leaves no row for its IMSI:
-        # 2 addresses, 2 IMSIs.
-        self.assertEqual(2 + 2, self.count_rows(models.AkaChallengeCount))
+            self.assertTrue(admit('192.0.2.1', bounds, now))
+        self.assertFalse(admit('192.0.2.1', bounds, now))
+        # Another address has its own bound, up to the total; the request
+        # refused for its address did not count in it.
+        self.assertTrue(admit('2001:db8::/64', bounds, now))
+        self.assertTrue(admit('192.0.2.2', bounds, now))
+        self.assertFalse(admit('192.0.2.3', bounds, now))
+        # 4 addresses (the last one counted before the total refused it)
+        # and the total; nothing per IMSI.
+        self.assertEqual(4 + 1, self.count_rows(models.AkaChallengeCount))
         # The next window starts afresh, in the same rows.
-        self.assertTrue(admit('001010000000001', '192.0.2.1', bounds,
-                              now + 60))
-        self.assertTrue(admit('001010000000003', '192.0.2.1', bounds,
-                              now + 60))
+        self.assertTrue(admit('192.0.2.1', bounds, now + 60))
+        self.assertTrue(admit('192.0.2.3', bounds, now + 60))
         # (The purge, due again, dropped the rows of the past window.)
-        self.assertEqual(1 + 2, self.count_rows(models.AkaChallengeCount))
-        # 0 is no bound; no address (not over HTTP) counts the IMSI only.
-        free = challenges.RateBounds(window=60, per_imsi=0, per_address=0)
+        self.assertEqual(2 + 1, self.count_rows(models.AkaChallengeCount))
+        # 0 is no bound; no address (not over HTTP) counts the total only.
+        free = challenges.RateBounds(window=60, per_address=0, total=0)
         for _ in range(10):
-            self.assertTrue(admit('001010000000001', '192.0.2.1', free, now))
-        imsi_only = challenges.RateBounds(window=60, per_imsi=1,
-                                          per_address=1)
-        self.assertTrue(admit('001010000000004', None, imsi_only, now))
-        self.assertFalse(admit('001010000000004', None, imsi_only, now))
+            self.assertTrue(admit('192.0.2.1', free, now))
+        total_only = challenges.RateBounds(window=60, per_address=1,
+                                           total=1)
+        self.assertTrue(admit(None, total_only, now + 120))
+        self.assertFalse(admit(None, total_only, now + 120))
 
     def test_rate_bound_holds_under_concurrency(self):
         stores = [self.make_store(), self.make_store()]
-        bounds = challenges.RateBounds(window=3600, per_imsi=7,
-                                       per_address=0)
+        bounds = challenges.RateBounds(window=3600, per_address=7, total=9)
         now = time.time()
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             got = list(pool.map(
-                lambda i: stores[i % 2].admit('001010000000001', '::1',
+                lambda i: stores[i % 2].admit(('::1', '::2')[i % 3 == 0],
                                               bounds, now), range(30)))
-        self.assertEqual(7, got.count(True))
-        self.assertEqual(1, self.count_rows(models.AkaChallengeCount))
+        # ::2 (10 requests) gets 7; ::1 (20) what the total leaves.
+        self.assertEqual(9, got.count(True))
+        self.assertEqual(3, self.count_rows(models.AkaChallengeCount))
 
     def test_old_counters_are_purged(self):
         store = self.make_store()
-        bounds = challenges.RateBounds(window=10, per_imsi=5, per_address=5)
-        store.admit('001010000000001', '192.0.2.1', bounds, 1000.0)
+        bounds = challenges.RateBounds(window=10, per_address=5, total=5)
+        store.admit('192.0.2.1', bounds, 1000.0)
         self.assertEqual(2, self.count_rows(models.AkaChallengeCount))
         # Next request 40 s later (another window), purge due: the
         # previous windows' rows of other subjects go.
         store._last_purge = 0.0
-        store.admit('001010000000002', '192.0.2.2', bounds, 1040.0)
+        store.admit('192.0.2.2', bounds, 1040.0)
         self.assertEqual(2, self.count_rows(models.AkaChallengeCount))
+
+    def test_longest_address_subject_is_stored(self):
+        # An address as text, IPv6 with brackets, zone and port.
+        head = '[%s%%' % (':'.join(['ffff'] * 6) + ':255.255.255.255')
+        longest = '%s%s]:65535' % (
+            head, 'z' * (models.ADDRESS_LENGTH - len(head) - 7))
+        self.assertEqual(models.ADDRESS_LENGTH, len(longest))
+        self.assertTrue(self.make_store().admit(
+            longest, challenges.RateBounds(window=60, per_address=1)))
+        with self.hss.engine.connect() as conn:
+            self.assertEqual(['addr:' + longest], conn.execute(sa.select(
+                models.AkaChallengeCount.subject)).scalars().all())
+
+    def test_outstanding_challenges_of_an_imsi_are_bounded(self):
+        store = self.make_store()
+        statements = []
+
+        def record(conn, cursor, statement, *args):
+            statements.append(' '.join(statement.split()))
+
+        def flood(imsi, sim_first):
+            statements[:] = []
+            contexts = []
+            for i in range(8):
+                source = 'sim' if sim_first and i == 0 else 'stranger'
+                contexts.append(secrets.token_urlsafe(32))
+                store.store(contexts[-1], challenges.Challenge(
+                    imsi=imsi, rand=b'r' * 16,
+                    xres_digest=b'd' * 32 if sim_first else None,
+                    expires_at=time.time() + 60 + i), source=source,
+                    keep=3)
+            return contexts
+
+        store._last_purge = time.time()  # no purge in the way
+        sa.event.listen(self.hss.engine, 'before_cursor_execute', record)
+        self.addCleanup(sa.event.remove, self.hss.engine,
+                        'before_cursor_execute', record)
+        known = flood('001010000000001', True)
+        known_statements = list(statements)
+        unknown = flood('001010000000009', False)
+        # Known or not, the same statements; 3 challenges kept for each.
+        self.assertEqual(known_statements, statements)
+        self.assertEqual(2 * 3, self.count_rows(models.AkaChallenge))
+        # The stranger's flood pushed out its own: the SIM's first one,
+        # and the stranger's two newest, remain.
+        self.assertIsNotNone(store.consume(known[0]))
+        self.assertEqual([None] * 5, [store.consume(c)
+                                      for c in known[1:6]])
+        self.assertIsNotNone(store.consume(known[6]))
+        self.assertIsNotNone(store.consume(known[7]))
+        self.assertIsNotNone(store.consume(unknown[5]))
 
 
 class SqliteHssTest(_HssTests, testtools.TestCase):

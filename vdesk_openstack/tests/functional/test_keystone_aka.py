@@ -66,8 +66,9 @@ class KeystoneAkaTest(testtools.TestCase):
         cls.ks = aio.AllInOne().start()
         try:
             # The operator's vdesk.conf sets its AMF; the rate bounds leave
-            # room for the tests' bursts (the bound tests start servers of
-            # their own).
+            # room for the tests' bursts, and an IMSI keeps enough
+            # challenges for 20 concurrent logins (the bound tests start
+            # servers of their own).
             cls.vdesk_conf = os.path.join(cls.ks.workdir, 'vdesk-amf.conf')
             with open(cls.ks.vdesk_conf_file) as src:
                 text = src.read()
@@ -75,7 +76,8 @@ class KeystoneAkaTest(testtools.TestCase):
                 f.write(text + 'amf = %s\n' % OPERATOR_AMF)
             cls.server = aka_keystone.start_keystone(
                 cls.ks.deployment, workers=2,
-                vdesk_config_file=cls.vdesk_conf, challenges_per_imsi=100,
+                vdesk_config_file=cls.vdesk_conf,
+                outstanding_challenges_per_imsi=32,
                 challenges_per_address=10000)
         except BaseException:
             cls.ks.stop()
@@ -357,42 +359,54 @@ class KeystoneAkaTest(testtools.TestCase):
         wrong = self.answer(sub.imsi, challenge['context'], res='00' * 8)
         self.assertEqual(wrong.json(), body)
 
-    def test_challenge_flood_hits_the_bound_of_that_imsi_only(self):
-        flood = aka_keystone.start_keystone(
-            self.ks.deployment, workers=2, challenges_per_imsi=3,
-            challenges_per_address=0, challenge_rate_window=3600)
-        self.addCleanup(flood.stop)
-        victim, other = self.ks.provision(), self.ks.provision()
-        for _ in range(3):  # on both workers of the server
-            self.challenge(victim.imsi, url=flood.url)
-        sqn = self.sqn(victim.imsi)
-        stored = self.count_rows(models.AkaChallenge)
-        for _ in range(10):
-            resp = requests.post(flood.url + '/auth/tokens',
-                                 json=aka_body(victim.imsi), timeout=30)
-            self.assertEqual(401, resp.status_code)
-        # Refused: no SQN advanced, no challenge stored, one counter row.
-        self.assertEqual(sqn, self.sqn(victim.imsi))
-        self.assertEqual(stored, self.count_rows(models.AkaChallenge))
-        self.assertEqual(1, self.count_rows(
-            models.AkaChallengeCount,
-            models.AkaChallengeCount.subject == 'imsi:' + victim.imsi))
-        self.assert_generic_refusal(resp)
-        # Another subscriber logs in through the same server.
-        self.assertEqual(other.imsi, self.login(other,
-                                                url=flood.url).username)
-        # Unknown IMSIs are bounded alike (no telling them apart).
-        for _ in range(3):
-            self.challenge('001019999999997', url=flood.url)
-        resp = requests.post(flood.url + '/auth/tokens',
-                             json=aka_body('001019999999997'), timeout=30)
-        self.assertEqual(401, resp.status_code)
-        self.assertNotIn('identity', resp.json()['error'])
+    def counter(self, subject):
+        with self.ks.hss.engine.connect() as conn:
+            return conn.execute(sa.select(
+                models.AkaChallengeCount.hits).where(
+                models.AkaChallengeCount.subject == subject)).scalar()
 
-    def test_challenge_flood_hits_the_bound_of_that_address(self):
+    def test_strangers_challenge_requests_do_not_lock_the_sim_out(self):
+        # Default bounds: whatever they are, a stranger asking for an
+        # IMSI's challenges does not stop its SIM from logging in.
+        server = aka_keystone.start_keystone(self.ks.deployment, workers=2)
+        self.addCleanup(server.stop)
+        url = server.url + '/auth/tokens'
+        victim = self.ks.provision()
+
+        def flood(count):
+            for _ in range(count):
+                status, _ = post_from('127.0.0.2', url,
+                                      aka_body(victim.imsi))
+                self.assertEqual(401, status)
+
+        flood(30)
+        self.assertEqual(victim.imsi,
+                         self.login(victim, url=server.url).username)
+        # The stranger floods between the SIM's two steps: it pushes out
+        # its own challenges, not the SIM's.
+        challenge = self.challenge(victim.imsi, url=server.url)
+        flood(30)
+        resp = self.answer(victim.imsi, challenge['context'],
+                           url=server.url,
+                           res=self.usim_res(victim, challenge))
+        self.assertEqual(201, resp.status_code, resp.text)
+        # What is kept for the IMSI is bounded (default 5), whatever the
+        # flood, and an unknown IMSI is treated alike.
+        imsi_rows = models.AkaChallenge.imsi == victim.imsi
+        self.assertLessEqual(self.count_rows(models.AkaChallenge, imsi_rows),
+                             5)
+        for _ in range(12):
+            status, body = post_from('127.0.0.2', url,
+                                     aka_body('001019999999997'))
+            self.assertIn('identity', body['error'])
+        self.assertEqual(5, self.count_rows(
+            models.AkaChallenge,
+            models.AkaChallenge.imsi == '001019999999997'))
+
+    def test_challenge_flood_hits_the_bounds_of_address_and_total(self):
         flood = aka_keystone.start_keystone(
-            self.ks.deployment, workers=2, challenges_per_imsi=100,
-            challenges_per_address=4, challenge_rate_window=3600)
+            self.ks.deployment, workers=2, challenges_per_address=4,
+            challenges_total=6, challenge_rate_window=3600)
         self.addCleanup(flood.stop)
         url = flood.url + '/auth/tokens'
         subs = [self.ks.provision() for _ in range(2)]
@@ -405,25 +419,103 @@ class KeystoneAkaTest(testtools.TestCase):
         status, body = post_from('127.0.0.1', url, aka_body(subs[1].imsi))
         self.assertEqual(401, status)
         self.assertNotIn('identity', body['error'])
-        # Refused for the address: its IMSI got no SQN, no counter row.
+        # Refused for the address: its IMSI got no SQN, and the total did
+        # not count it.
         self.assertEqual(sqn, self.sqn(subs[1].imsi))
-        self.assertEqual(0, self.count_rows(
-            models.AkaChallengeCount,
-            models.AkaChallengeCount.subject == 'imsi:' + subs[1].imsi))
-        # Another address still gets its challenge.
-        status, body = post_from('127.0.0.2', url, aka_body(subs[1].imsi))
-        self.assertEqual(401, status)
-        self.assertIn('identity', body['error'])
+        self.assertEqual(4, self.counter('total'))
+        # Another address still gets its challenge, up to the total.
+        for _ in range(2):
+            status, body = post_from('127.0.0.2', url,
+                                     aka_body(subs[1].imsi))
+            self.assertIn('identity', body['error'])
         self.assertGreater(self.sqn(subs[1].imsi), sqn)
-        # The address is REMOTE_ADDR as Keystone's proxy middleware leaves
-        # it: the last X-Forwarded-For hop, which the proxy in front of
-        # Keystone sets.
-        status, body = post_from('127.0.0.1', url, aka_body(subs[1].imsi),
-                                 {'X-Forwarded-For': '203.0.113.7'})
+        for address in ('127.0.0.2', '127.0.0.4'):
+            status, body = post_from(address, url, aka_body(subs[1].imsi))
+            self.assertEqual(401, status)
+            self.assertNotIn('identity', body['error'])
+        self.assertEqual(6, self.counter('total'))
+        self.assertEqual(4, self.counter('addr:127.0.0.1'))
+        self.assertEqual(3, self.counter('addr:127.0.0.2'))
+
+    def test_forwarded_for_is_read_from_trusted_proxies_only(self):
+        server = aka_keystone.start_keystone(
+            self.ks.deployment, workers=2, challenges_per_address=3,
+            challenge_rate_window=3600,
+            trusted_proxies='127.0.0.3, 127.0.0.64/26')
+        self.addCleanup(server.stop)
+        url = server.url + '/auth/tokens'
+        imsi = self.ks.provision().imsi
+
+        def ask(peer, forwarded_for):
+            status, body = post_from(peer, url, aka_body(imsi),
+                                     {'X-Forwarded-For': forwarded_for})
+            self.assertEqual(401, status)
+            return 'identity' in body['error']
+
+        # A client that writes X-Forwarded-For itself is its own address,
+        # whatever it writes.
+        self.assertEqual([True, True, True, False, False], [
+            ask('127.0.0.1', '203.0.113.%d' % i) for i in range(5)])
+        self.assertEqual(3, self.counter('addr:127.0.0.1'))
+        self.assertIsNone(self.counter('addr:203.0.113.0'))
+        # Behind a trusted proxy: the hop it added, not what its client
+        # wrote to the left of it.
+        self.assertEqual([True, True, True, False], [
+            ask('127.0.0.3', '192.0.2.%d, 198.51.100.1' % i)
+            for i in range(4)])
+        self.assertEqual(3, self.counter('addr:198.51.100.1'))
+        self.assertIsNone(self.counter('addr:192.0.2.0'))
+        # The proxy's other clients are counted apart; proxies in a chain
+        # (the second from the trusted network) are skipped.
+        self.assertTrue(ask('127.0.0.3', '198.51.100.2'))
+        self.assertTrue(ask('127.0.0.3', '198.51.100.3, 127.0.0.70'))
+        self.assertEqual(1, self.counter('addr:198.51.100.3'))
+        self.assertIsNone(self.counter('addr:127.0.0.3'))
+        self.assertIsNone(self.counter('addr:127.0.0.70'))
+
+    def test_malformed_trusted_proxy_stops_keystone_with_a_message(self):
+        try:
+            server = aka_keystone.start_keystone(
+                self.ks.deployment, workers=1,
+                trusted_proxies='127.0.0.3, proxy.example.net')
+        except RuntimeError as e:  # died before its port opened
+            log_path = str(e).rpartition('(see ')[2].rstrip(')')
+        else:  # gunicorn's port opens before its worker boots
+            self.addCleanup(server.stop)
+            self.assertNotEqual(0, server.process.wait(timeout=120))
+            log_path = server.log_path
+        with open(log_path) as f:
+            log = f.read()
+        self.assertIn('Worker failed to boot', log)
+        self.assertIn('trusted_proxies', log)
+        self.assertIn("'proxy.example.net' is not an IP address or network",
+                      log)
+
+    def test_ipv6_client_with_a_port_is_counted_by_its_network(self):
+        server = aka_keystone.start_keystone(
+            self.ks.deployment, workers=2, challenges_per_address=3,
+            challenge_rate_window=3600, trusted_proxies='127.0.0.3')
+        self.addCleanup(server.stop)
+        url = server.url + '/auth/tokens'
+        imsi = self.ks.provision().imsi
+        hops = ['[2001:db8:1:2::1]:4711', '[2001:db8:1:2::99]:4712',
+                '[2001:0db8:0001:0002:ffff:ffff:ffff:ffff]:65535',
+                '[2001:db8:1:2::1]:4713']
+        got = []
+        for hop in hops:
+            status, body = post_from('127.0.0.3', url, aka_body(imsi),
+                                     {'X-Forwarded-For': hop})
+            self.assertEqual(401, status)
+            got.append('identity' in body['error'])
+        # One host's /64, whatever its address or port: one subject.
+        self.assertEqual([True, True, True, False], got)
+        self.assertEqual(3, self.counter('addr:2001:db8:1:2::/64'))
+        # And the longest text an IPv6 hop with a port can be has its row.
+        status, body = post_from(
+            '127.0.0.3', url, aka_body(imsi), {'X-Forwarded-For': (
+                '[2001:db8:ffff:ffff:ffff:ffff:255.255.255.255]:65535')})
         self.assertIn('identity', body['error'])
-        self.assertEqual(1, self.count_rows(
-            models.AkaChallengeCount,
-            models.AkaChallengeCount.subject == 'addr:203.0.113.7'))
+        self.assertEqual(1, self.counter('addr:2001:db8:ffff:ffff::/64'))
 
     def test_malformed_payloads_are_400_or_401(self):
         sub = self.ks.provision()
