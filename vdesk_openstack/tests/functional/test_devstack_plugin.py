@@ -451,7 +451,7 @@ class DevstackPluginTest(services.ServiceTestCase):
         out = subprocess.run(
             [os.path.join(BIN, 'vdesk-manage'), '--config-file', path, 'db',
              'version'], capture_output=True, text=True, check=True)
-        self.assertEqual({'revision': '0002', 'desktops_revision': '0004'},
+        self.assertEqual({'revision': '0003', 'desktops_revision': '0004'},
                          yaml.safe_load(out.stdout))
         self.assertIn('"imsi": "001010000000001"', subprocess.run(
             [os.path.join(BIN, 'vdesk-manage'), '--config-file', path,

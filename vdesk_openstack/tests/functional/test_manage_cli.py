@@ -99,7 +99,7 @@ class ManageCliTest(testtools.TestCase):
                                       '--marker', '001010000000001').stdout)
         self.assertEqual(['001010000000002'], [s['imsi'] for s in page])
         self.assertIsNone(listed[1]['plan'])
-        self.assertEqual('0002', json.loads(self.manage(
+        self.assertEqual('0003', json.loads(self.manage(
             'db', 'version').stdout)['revision'])
 
         # Errors: one line, exit code 2.
@@ -134,7 +134,7 @@ class ManageCliTest(testtools.TestCase):
                         self.tables('desktops.sqlite'))
         self.assertNotIn('subscribers', self.tables('desktops.sqlite'))
         version = json.loads(self.manage('db', 'version').stdout)
-        self.assertEqual({'revision': '0002', 'desktops_revision': '0004'},
+        self.assertEqual({'revision': '0003', 'desktops_revision': '0004'},
                          version)
         # Again: nothing to do, same answer.
         self.assertEqual('up to date', json.loads(self.manage(
@@ -159,7 +159,7 @@ class ManageCliTest(testtools.TestCase):
                     '[database]\nconnection = sqlite:///%s\n'
                     % (db, self.tmp, db))
         self.manage('db', 'sync')
-        self.assertEqual({'revision': '0002', 'desktops_revision': '0004'},
+        self.assertEqual({'revision': '0003', 'desktops_revision': '0004'},
                          json.loads(self.manage('db', 'version').stdout))
         conn = sqlite3.connect(db)
         try:
@@ -189,7 +189,7 @@ class ManageCliTest(testtools.TestCase):
             db.close()
         self.assertIn('vdesk_hss_version', tables)
         self.assertNotIn('alembic_version', tables)
-        self.assertEqual('0002', json.loads(self.manage(
+        self.assertEqual('0003', json.loads(self.manage(
             'db', 'version', '--schema', 'hss').stdout)['revision'])
 
     def test_config_render(self):

@@ -193,6 +193,7 @@ class ReleaseTest(testtools.TestCase):
         self.compute.revoke_consoles.side_effect = exceptions.Unavailable()
         desktop = {'id': 'd1', 'subscriber': '001010000000001',
                    'instance_id': 'i1', 'status': states.ACTIVE}
+        self.store.get_desktop_by_id.return_value = desktop  # re-read
         self.manager._release_unclaimed(desktop)
         self.compute.shelve.assert_not_called()
         self.store.update_desktop.assert_not_called()  # looked at again
