@@ -72,8 +72,11 @@ function _vdesk_config {
         --subscriber-project "$VDESK_SUBSCRIBER_PROJECT" \
         --subscriber-role "$VDESK_SUBSCRIBER_ROLE" \
         --challenge-ttl "$VDESK_CHALLENGE_TTL" \
-        --challenges-per-imsi "$VDESK_CHALLENGES_PER_IMSI" \
+        --outstanding-challenges-per-imsi \
+            "$VDESK_CHALLENGES_KEPT_PER_IMSI" \
         --challenges-per-address "$VDESK_CHALLENGES_PER_ADDRESS" \
+        --challenges-total "$VDESK_CHALLENGES_TOTAL" \
+        --trusted-proxies "$VDESK_TRUSTED_PROXIES" \
         --radius-server "$VDESK_RADIUS_SERVER" \
         --radius-nas-identifier "$VDESK_RADIUS_NAS_IDENTIFIER" \
         --radius-spool-dir "$VDESK_RADIUS_SPOOL_DIR" \

@@ -136,8 +136,12 @@ class Deployment(object):
     subscriber_project: str = 'subscribers'
     subscriber_role: str = 'vdesk_subscriber'
     challenge_ttl: int = None
-    challenges_per_imsi: int = None
+    outstanding_challenges_per_imsi: int = None
     challenges_per_address: int = None
+    challenges_total: int = None
+    # Comma-separated addresses/CIDRs of the proxies in front of Keystone
+    # whose X-Forwarded-For is believed; None: Keystone's default (none).
+    trusted_proxies: str = None
     hss_driver: str = 'sql'
     hss_gsup_servers: str = None
     charging: str = 'radius'
@@ -290,8 +294,11 @@ def keystone_settings(deployment, current=None):
         ('subscriber_project', d.subscriber_project),
         ('subscriber_role', d.subscriber_role),
         ('challenge_ttl', d.challenge_ttl),
-        ('challenges_per_imsi', d.challenges_per_imsi),
-        ('challenges_per_address', d.challenges_per_address)])
+        ('outstanding_challenges_per_imsi',
+         d.outstanding_challenges_per_imsi),
+        ('challenges_per_address', d.challenges_per_address),
+        ('challenges_total', d.challenges_total),
+        ('trusted_proxies', d.trusted_proxies or None)])
     return settings
 
 

@@ -108,8 +108,17 @@ class DeployTest(testtools.TestCase):
         self.assertEqual('desk', conf.vdesk_aka.subscriber_project)
         self.assertEqual('vdesk_subscriber', conf.vdesk_aka.subscriber_role)
         self.assertEqual(30, conf.vdesk_aka.challenge_ttl)
-        self.assertEqual(10, conf.vdesk_aka.challenges_per_imsi)  # default
+        self.assertEqual(5, conf.vdesk_aka.outstanding_challenges_per_imsi)
+        self.assertNotIn(('vdesk_aka', 'outstanding_challenges_per_imsi'),
+                         values)  # the default, not written
         self.assertNotIn(('vdesk_aka', 'challenges_per_imsi'), values)
+        settings = deploy.keystone_settings(dataclasses.replace(
+            DEPLOYMENT, trusted_proxies='10.0.0.2, 10.1.0.0/16',
+            challenges_total=1000), current)
+        conf = self.load(settings, 'k2.conf', aka_conf.register_opts)
+        self.assertEqual(['10.0.0.2/32', '10.1.0.0/16'],
+                         [str(n) for n in conf.vdesk_aka.trusted_proxies])
+        self.assertEqual(1000, conf.vdesk_aka.challenges_total)
 
     def test_keystone_is_idempotent(self):
         current = deploy.read_ini(self.write(
