@@ -41,6 +41,7 @@ from vdesk_openstack.tests.functional import rabbit
 from vdesk_openstack.tests import services
 
 START_KEYS = {'session_id', 'subscriber', 'instance_id', 'project_id',
+              'record_number',
               'vcpus', 'memory_mb', 'disk_gb', 'priority'}
 UPDATE_KEYS = START_KEYS | {'duration_s', 'cpu_util'}
 END_KEYS = UPDATE_KEYS | {'terminate_cause'}
@@ -398,6 +399,9 @@ class ChargingOverRabbitTest(_EngineTestCase):
         self.assertGreaterEqual(update['duration_s'], 1)
         self.assertEqual('User-Request', end['terminate_cause'])
         self.assertGreaterEqual(end['duration_s'], update['duration_s'])
+        # Numbered 0, 1, 2, ... in the order queued, as Diameter needs.
+        self.assertEqual(list(range(len(events))),
+                         [p['record_number'] for _, p in events])
         self.assertEqual({'vdesk.test'},
                          {p for p, _, pl in collector.received
                           if pl.get('session_id') == session_id})

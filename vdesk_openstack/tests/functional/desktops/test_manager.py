@@ -68,8 +68,9 @@ class DesktopLifecycleTest(harness.DesktopTestCase):
                           'instance_id': uuid,
                           'project_id': self.api_fixture.project_id,
                           'vcpus': 2, 'memory_mb': 2048, 'disk_gb': 1,
-                          'priority': 'gold'}, start)
+                          'priority': 'gold', 'record_number': 0}, start)
         end = self.notifications(imsi)[1][1]
+        self.assertEqual(1, end['record_number'])  # no interim between
         self.assertEqual('User-Request', end['terminate_cause'])
         self.assertGreaterEqual(end['duration_s'], 0)
 
