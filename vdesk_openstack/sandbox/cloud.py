@@ -81,6 +81,11 @@ class CloudError(RuntimeError):
     pass
 
 
+def _read(path):
+    with open(path) as f:
+        return f.read()
+
+
 def _ini(text):
     """An ini file's text without the indentation of the source code."""
     return ''.join(line.strip() + '\n' for line in text.splitlines())
@@ -119,7 +124,7 @@ class Cloud(object):
         # QEMU runs as libvirt-qemu: it must reach the instance files.
         os.chmod(self.workdir, 0o711)  # nosec: traverse only, no listing
         self.logdir = os.path.join(self.workdir, 'log')
-        os.makedirs(self.logdir, exist_ok=True)
+        private.make_dir(self.logdir)  # logs name URLs, users, tokens' ids
         self.run_id = 'vdsb%s' % secrets.token_hex(3)
         self.passwords = {name: secrets.token_urlsafe(12)
                           for name in SERVICES}
@@ -387,8 +392,8 @@ class Cloud(object):
     def _start_glance(self):
         images = self._path('glance', 'images', '')
         conf_dir = self._path('glance', '')
-        shutil.copy(os.path.join(VENV_ETC, 'glance', 'glance-api-paste.ini'),
-                    conf_dir)
+        private.write(os.path.join(conf_dir, 'glance-api-paste.ini'), _read(
+            os.path.join(VENV_ETC, 'glance', 'glance-api-paste.ini')))
         text = '''\
             [DEFAULT]
             use_stderr = false
@@ -605,7 +610,8 @@ class Cloud(object):
         # (nothing here can be listed by others).
         for sub in ('', 'instances'):
             os.chmod(w + sub, 0o711)  # nosec: traverse only, no listing
-        shutil.copy(os.path.join(VENV_ETC, 'nova', 'api-paste.ini'), w)
+        private.write(w + 'api-paste.ini', _read(
+            os.path.join(VENV_ETC, 'nova', 'api-paste.ini')))
         # Kerbside's user reads console tokens with a role of its own.
         self._write(kerbside_mod.console_auth_policy(), 'nova', 'policy.yaml')
         self._write(self._nova_conf(), 'nova', 'nova.conf')

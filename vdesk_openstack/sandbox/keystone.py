@@ -155,9 +155,8 @@ class KeystoneDeployment(object):
 
     def write_policy(self):
         """Keystone's policy.yaml, as ``--target keystone-policy`` renders."""
-        with open(self.policy_file, 'w') as f:
-            f.write(deploy.dump_yaml(subscriber_rights.keystone_policy(
-                SUBSCRIBER_ROLE)))
+        private.write(self.policy_file, deploy.dump_yaml(
+            subscriber_rights.keystone_policy(SUBSCRIBER_ROLE)))
 
     def start(self, workers=2, threads=4, port=None, **aka_overrides):
         """Serve Keystone on a free port.

@@ -11,8 +11,18 @@ import os
 
 
 def make_dir(path, mode=0o700):
-    """Create ``path`` (and its parents) and set its own mode to ``mode``."""
-    os.makedirs(path, mode=mode, exist_ok=True)
+    """Create ``path`` and its missing parents, each with ``mode``.
+
+    An existing ``path`` gets ``mode`` too; existing parents keep theirs.
+    """
+    missing = []
+    parent = os.path.abspath(path)
+    while not os.path.isdir(parent):
+        missing.append(parent)
+        parent = os.path.dirname(parent)
+    for directory in reversed(missing):
+        os.makedirs(directory, mode=mode, exist_ok=True)
+        os.chmod(directory, mode)
     os.chmod(path, mode)
     return path
 

@@ -192,21 +192,30 @@ class RealCloudTest(test_desktop_guest.ViewerMixin, testtools.TestCase):
         self.assertEqual('Stop', records[-1])
 
     def _assert_secrets_are_private(self):
-        """Configs 0600, directories not listable by others."""
-        exposed = []
+        """No config another user can read, no directory they can list.
+
+        A path counts as exposed when other users can reach it (every
+        directory above it lets them through) and read or list it.
+        """
+        top = self.cloud.workdir
         # QEMU (libvirt-qemu) reaches the instance files: Nova makes them.
-        instances = os.path.join(self.cloud.workdir, 'nova', 'instances')
-        for root, dirs, files in os.walk(self.cloud.workdir):
-            if root.startswith(instances):
+        instances = os.path.join(top, 'nova', 'instances')
+        reachable, exposed = {top}, []
+        for root, dirs, files in os.walk(top):
+            if root not in reachable or root.startswith(instances):
                 continue
-            if os.stat(root).st_mode & 0o066:
+            if os.stat(root).st_mode & 0o004:
                 exposed.append(root)
+            if os.stat(root).st_mode & 0o001:
+                reachable.update(os.path.join(root, d) for d in dirs)
+            else:
+                continue
             for name in files:
                 path = os.path.join(root, name)
                 if name.endswith(('.conf', '.ini', '.env', '.yaml',
-                                  '.cfg', '.key')) and \
+                                  '.cfg', '.key', '.log')) and \
                         not os.path.islink(path) and \
-                        os.stat(path).st_mode & 0o077:
+                        os.stat(path).st_mode & 0o044:
                     exposed.append(path)
         self.assertEqual([], exposed, 'readable by other users')
 
