@@ -8,6 +8,7 @@ desktop; malformed requests are refused with 4xx answers.
 """
 
 import configparser
+import time
 from unittest import mock
 
 from vdesk_openstack.desktops import states
@@ -407,6 +408,11 @@ class DesktopApiTest(api_fixture.ApiTestCase):
         # 2. A password an operator gave the subscriber's user.
         admin.patch(url + '/users/' + user_id, json={'user': {
             'password': 'intruder-pw'}})  # nosec: test only
+        # Keystone revoked the user's tokens with the password change, to
+        # the second: a token issued within that second would be revoked
+        # too. Then a new SIM login, whose token the next tests use.
+        time.sleep(1.1)
+        sub.token = self.sim_login(0)
         password = api_fixture.Caller('password', self._password_token(
             sub.imsi, domain, project))
         for method, path in calls:
@@ -414,10 +420,7 @@ class DesktopApiTest(api_fixture.ApiTestCase):
                                             json={}))
         self.assertIsNone(self.store.get_desktop(sub.imsi))
 
-        # Keystone revoked the user's tokens with the password change: a
-        # new SIM login (the next tests use its token too). A token
-        # rescoped from it is still the SIM login's.
-        sub.token = self.sim_login(0)
+        # A token rescoped from the SIM login's is still the SIM login's.
         response = self.http.post(url + '/auth/tokens', json={'auth': {
             'identity': {'methods': ['token'], 'token': {'id': sub.token}},
             'scope': {'project': {'id': project}}}})
