@@ -57,9 +57,11 @@ class ParkedRecordsTest(base.DiameterTestBase):
                          {p['id'] for p in listed})
         self.assertTrue(all('5001' in p['reason'] and p['replayable']
                             for p in listed))
-        first = listed[0]['attrs']
+        # Records travel pipelined: they are parked in the order their
+        # answers came, not as published.
+        first = {p['id']: p for p in listed}[published[0].message_id]
         self.assertEqual('%s;vdesk;replay-session-0' % base.ORIGIN,
-                         first['Session-Id'])
+                         first['attrs']['Session-Id'])
 
         # Nothing known, nothing done.
         rc, _out, err = self.manage('replay', '--spool', self.spool,
