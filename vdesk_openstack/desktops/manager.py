@@ -226,16 +226,7 @@ class DesktopManager(object):
         the deletion from the tombstone (and deletes nothing else).
         """
         with self.locks.subscriber(subscriber):
-            desktop = self.store.get_desktop(subscriber)
-            if desktop is None:
-                raise exceptions.DesktopNotFound()
-            if desktop['instance_id']:
-                # Deleting frees the SPICE port: no console may outlive
-                # it. Kerbside unreachable: 503, nothing changed.
-                self.compute.revoke_consoles(desktop['instance_id'])
-            session = self.store.get_open_session(subscriber)
-            if session is not None:
-                self._end(session, desktop, states.CAUSE_ADMIN_RESET)
+            desktop = self._retire(subscriber)
             self.store.delete_desktop(desktop['id'], tombstone=(
                 desktop, desktop['instance_id'], 'deleted by an operator'))
             if desktop['instance_id']:
@@ -251,15 +242,7 @@ class DesktopManager(object):
         next login creates a new one from the plan (``rebuilt``).
         """
         with self.locks.subscriber(subscriber):
-            desktop = self.store.get_desktop(subscriber)
-            if desktop is None:
-                raise exceptions.DesktopNotFound()
-            if desktop['instance_id']:
-                # As for delete: no console may outlive the server.
-                self.compute.revoke_consoles(desktop['instance_id'])
-            session = self.store.get_open_session(subscriber)
-            if session is not None:
-                self._end(session, desktop, states.CAUSE_ADMIN_RESET)
+            desktop = self._retire(subscriber)
             old = desktop['instance_id']
             self._drop_instance(desktop, 'replaced by an operator')
             LOG.warning('Desktop of %s replaced by an operator: instance %s '
@@ -268,6 +251,23 @@ class DesktopManager(object):
             return self.store.get_desktop(subscriber)
 
     # -- internals ----------------------------------------------------------
+    def _retire(self, subscriber):
+        """The desktop an operator removes: consoles revoked, session ended.
+
+        Removing the server frees its SPICE port, so no console may
+        outlive it: Kerbside unreachable raises (503) with nothing changed.
+        Call under the subscriber's lock.
+        """
+        desktop = self.store.get_desktop(subscriber)
+        if desktop is None:
+            raise exceptions.DesktopNotFound()
+        if desktop['instance_id']:
+            self.compute.revoke_consoles(desktop['instance_id'])
+        session = self.store.get_open_session(subscriber)
+        if session is not None:
+            self._end(session, desktop, states.CAUSE_ADMIN_RESET)
+        return desktop
+
     def plan_of(self, subscriber):
         """The subscriber's plan from the HSS.
 
